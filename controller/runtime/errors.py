@@ -1,0 +1,33 @@
+"""Errors raised by container runtimes.
+
+    EngineError
+    ├── ImageNotFound       the reference names no image the engine has
+    ├── ReplicaStartError   a container could not be created or started
+    └── EngineUnavailable   the engine did not answer, even after retries
+"""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Root of every error a container runtime raises."""
+
+
+class ImageNotFound(EngineError):
+    """The engine has no image by that reference."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"image {reference!r} was not found on the engine")
+        self.reference = reference
+
+
+class ReplicaStartError(EngineError):
+    """A replica's container failed to start; ``logs`` holds its last lines."""
+
+    def __init__(self, message: str, logs: str = "") -> None:
+        super().__init__(message)
+        self.logs = logs
+
+
+class EngineUnavailable(EngineError):
+    """The engine could not be reached."""
