@@ -15,6 +15,8 @@ LABEL_SERVICE = "bgctl.service"
 LABEL_COLOR = "bgctl.color"
 LABEL_RELEASE = "bgctl.release"
 LABEL_REPLICA = "bgctl.replica"
+LABEL_IMAGE = "bgctl.image"  # the reference the release asked for
+LABEL_PORT = "bgctl.port"  # the container port the proxy reaches
 
 
 @dataclass(frozen=True)

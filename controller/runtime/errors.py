@@ -1,9 +1,9 @@
 """Errors raised by container runtimes.
 
-    EngineError
-    ├── ImageNotFound       the reference names no image the engine has
-    ├── ReplicaStartError   a container could not be created or started
-    └── EngineUnavailable   the engine did not answer, even after retries
+EngineError
+├── ImageNotFound       the reference names no image the engine has
+├── ReplicaStartError   a container could not be created or started
+└── EngineUnavailable   the engine did not answer, even after retries
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ class EngineError(Exception):
 class ImageNotFound(EngineError):
     """The engine has no image by that reference."""
 
-    def __init__(self, reference: str) -> None:
-        super().__init__(f"image {reference!r} was not found on the engine")
+    def __init__(self, reference: str, reason: str = "") -> None:
+        message = f"image {reference!r} was not found on the engine"
+        super().__init__(f"{message}: {reason}" if reason else message)
         self.reference = reference
 
 
