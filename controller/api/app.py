@@ -1,0 +1,118 @@
+"""The FastAPI application and its start-up and shut-down."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from controller.api import errors, releases, services
+from controller.api.context import Context
+from controller.reconcile import reconcile
+from controller.releases import ReleaseManager
+from controller.routing import Router
+from controller.runtime.base import ContainerRuntime
+from controller.settings import Settings
+from controller.steps import Steps, proxy_host
+from controller.store import Store
+from proxy.driver import ProxyDriver
+
+log = logging.getLogger(__name__)
+
+
+def default_runtime(settings: Settings) -> ContainerRuntime:
+    """The Docker engine, publishing replicas on the configured host."""
+    from controller.runtime.docker import DockerRuntime
+
+    return DockerRuntime(
+        publish_host=settings.publish_host, stop_timeout=settings.stop_timeout
+    )
+
+
+def default_driver(settings: Settings) -> ProxyDriver:
+    """An HAProxy of the controller's own, under the state directory."""
+    from proxy.haproxy import HAProxyDriver
+
+    return HAProxyDriver(settings.state_dir / "haproxy", settings.haproxy_bin)
+
+
+def create_app(
+    settings: Settings,
+    runtime: ContainerRuntime | None = None,
+    driver: ProxyDriver | None = None,
+) -> FastAPI:
+    """Build the app; engine and proxy are made from settings unless given."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = _build(settings, runtime, driver)
+        app.state.context = ctx
+        log.info("controller starting with state in %s", settings.state_dir)
+        await reconcile(ctx.store, ctx.runtime, ctx.router, settings.stop_timeout)
+        ctx.is_ready = True
+        log.info("controller ready on %s", settings.api_url)
+        try:
+            yield
+        finally:
+            ctx.is_ready = False
+            await ctx.releases.close()
+            await ctx.steps.client.aclose()
+            ctx.store.close()
+            log.info("controller stopped; the proxy keeps serving")
+
+    app = FastAPI(
+        title="bgctl",
+        version="0.1.0",
+        summary="Blue/green deployment controller with chaos testing",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(services.router)
+    app.include_router(releases.router)
+    _add_health(app)
+    return app
+
+
+def _build(
+    settings: Settings,
+    runtime: ContainerRuntime | None,
+    driver: ProxyDriver | None,
+) -> Context:
+    store = Store(settings.database)
+    engine = runtime or default_runtime(settings)
+    router = Router(store, driver or default_driver(settings), settings.proxy_bind)
+    steps = Steps(
+        store=store,
+        runtime=engine,
+        router=router,
+        client=httpx.AsyncClient(),
+        proxy_host=proxy_host(settings.proxy_bind),
+        stop_timeout=settings.stop_timeout,
+    )
+    return Context(
+        settings=settings,
+        store=store,
+        runtime=engine,
+        router=router,
+        steps=steps,
+        releases=ReleaseManager(steps),
+    )
+
+
+def _add_health(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["controller"])
+    async def healthz() -> dict[str, str]:
+        """The controller process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["controller"])
+    async def readyz() -> JSONResponse:
+        """The controller has reconciled and its proxy runs."""
+        ctx: Context | None = getattr(app.state, "context", None)
+        ready = ctx is not None and ctx.is_ready
+        body = {"status": "ready" if ready else "starting"}
+        return JSONResponse(body, status_code=200 if ready else 503)

@@ -1,0 +1,41 @@
+"""What every route needs, built once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from controller.releases import ReleaseManager
+from controller.routing import Router
+from controller.runtime.base import ContainerRuntime
+from controller.settings import Settings
+from controller.steps import Steps
+from controller.store import Store
+
+
+@dataclass
+class Context:
+    """The controller's parts, shared by the routes."""
+
+    settings: Settings
+    store: Store
+    runtime: ContainerRuntime
+    router: Router
+    steps: Steps
+    releases: ReleaseManager
+    is_ready: bool = False
+
+
+def context(request: Request) -> Context:
+    """The context of the running app."""
+    found: Context = request.app.state.context
+    return found
+
+
+def actor(request: Request) -> str:
+    """Who asked: the X-Bgctl-Actor header, or ``anonymous``."""
+    given = request.headers.get("x-bgctl-actor", "").strip()
+    if not given or len(given) > 64 or not given.isprintable():
+        return "anonymous"
+    return given

@@ -1,0 +1,78 @@
+"""One JSON error shape for every route, whatever went wrong."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from controller.errors import BgctlError
+
+log = logging.getLogger(__name__)
+
+
+def describe_validation(errors: list[Any]) -> tuple[str, str, Any]:
+    """The field, a sentence and the bad value of the first validation error."""
+    first = errors[0]
+    location = [str(part) for part in first.get("loc", ()) if part != "body"]
+    field = ".".join(location) or "body"
+    value = first.get("input")
+    message = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
+    if "got " not in message:
+        message = f"{message}, got {value!r}"
+    return field, f"{field}: {message}", value
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """The body every error response carries."""
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into the JSON shape."""
+
+    @app.exception_handler(BgctlError)
+    async def _bgctl(request: Request, exc: BgctlError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        field, message, value = describe_validation(errors)
+        body = error_body(
+            "invalid_input",
+            message,
+            field=field,
+            value=_plain(value),
+            count=len(errors),
+        )
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body("internal", f"internal error: {type(exc).__name__}"),
+            status_code=500,
+        )
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | dict):
+        return value
+    return repr(value)

@@ -1,0 +1,103 @@
+"""Request and response bodies of the API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from controller.phases import Phase
+from proxy.routes import Color
+
+
+class ReleaseRequest(BaseModel):
+    """Ship a version: a tag of the service's repository or a full reference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: str = Field(min_length=1, max_length=255, examples=["bgctl-sample:v2"])
+
+    @field_validator("image")
+    @classmethod
+    def _no_space(cls, value: str) -> str:
+        if any(ch.isspace() for ch in value) or not value.isprintable():
+            raise ValueError(
+                f"must be an image reference without spaces, got {value!r}"
+            )
+        return value
+
+
+class RollbackRequest(BaseModel):
+    """Roll back live traffic; ``color`` must be the standby colour if given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    color: Color | None = None
+
+
+class Event(BaseModel):
+    """One step of a release's timeline."""
+
+    at: str
+    phase: Phase
+    actor: str
+    reason: str
+
+
+class Release(BaseModel):
+    """A release and, when asked for one, its timeline."""
+
+    id: str
+    service: str
+    number: int
+    image: str
+    image_id: str
+    color: Color
+    phase: Phase
+    reason: str
+    created_by: str
+    created_at: str
+    updated_at: str
+    url: str
+    timeline: list[Event] | None = None
+
+
+class ReplicaStatus(BaseModel):
+    """One replica of a colour as the engine and a probe see it."""
+
+    name: str
+    container_id: str
+    index: int
+    state: str
+    address: str | None
+    healthy: bool
+    probe: str
+
+
+class ColorStatus(BaseModel):
+    """What one colour holds."""
+
+    color: Color
+    role: str  # live, standby, staged or idle
+    release: str | None
+    image: str | None
+    image_id: str | None
+    phase: Phase | None
+    replicas: list[ReplicaStatus]
+
+
+class ServiceSummary(BaseModel):
+    """A service in the list: name and where live traffic goes."""
+
+    name: str
+    live_color: Color | None
+    live_release: str | None
+    live_image: str | None
+    endpoints: dict[str, str]
+
+
+class ServiceStatus(ServiceSummary):
+    """One service in full."""
+
+    preview_color: Color | None
+    colors: list[ColorStatus]
+    release_in_flight: Release | None
+    spec: dict[str, object]

@@ -1,0 +1,227 @@
+"""Routes for services: register, list, status, and the release actions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+
+from controller.api.context import Context, actor, context
+from controller.api.models import (
+    ColorStatus,
+    Release,
+    ReplicaStatus,
+    RollbackRequest,
+    ServiceStatus,
+    ServiceSummary,
+)
+from controller.api.presenters import release_out
+from controller.errors import Conflict, InvalidInput, NotFound, OperationFailed
+from controller.probes import local_host, probe, replica_url
+from controller.routing import preview_color
+from controller.runtime.base import Replica, ReplicaState
+from controller.spec import NAME_PATTERN, ServiceSpec
+from controller.store import ServiceRecord
+from proxy.routes import Color
+
+router = APIRouter(prefix="/api/v1/services", tags=["services"])
+
+Ctx = Annotated[Context, Depends(context)]
+
+
+def checked_name(service: str) -> str:
+    """Refuse a service name in a path that no spec could have."""
+    if not NAME_PATTERN.fullmatch(service):
+        raise InvalidInput(
+            "service",
+            service,
+            "must be 2-40 characters of a-z, 0-9 and '-', starting with a letter",
+        )
+    return service
+
+
+Name = Annotated[str, Depends(checked_name)]
+
+
+def found(ctx: Context, name: str) -> ServiceRecord:
+    """The stored service, or 404."""
+    record = ctx.store.service(name)
+    if record is None:
+        raise NotFound(f'service "{name}" is not registered', service=name)
+    return record
+
+
+@router.get("", response_model=list[ServiceSummary])
+async def list_services(ctx: Ctx) -> list[ServiceSummary]:
+    """Every service with its live colour."""
+    return [_summary(ctx, record) for record in ctx.store.services()]
+
+
+@router.put("/{service}", response_model=ServiceStatus)
+async def put_service(
+    service: Name,
+    ctx: Ctx,
+    response: Response,
+    body: Annotated[dict[str, Any], Body()],
+) -> ServiceStatus:
+    """Register a service from a spec, or update it."""
+    body.setdefault("name", service)
+    spec = ServiceSpec.model_validate(body)
+    if spec.name != service:
+        raise InvalidInput("name", spec.name, f'must match the path "{service}"')
+    previous = ctx.store.service(service)
+    _refuse_port_clash(ctx, spec)
+    if previous is not None and (flying := ctx.store.in_flight(service)):
+        raise Conflict(
+            f'service "{service}" cannot change while release {flying.id} is '
+            f"{flying.phase}",
+            release=flying.id,
+        )
+    created = ctx.store.put_service(spec)
+    try:
+        await ctx.router.apply()
+    except OperationFailed:
+        if previous is None:
+            ctx.store.delete_service(service)
+        else:
+            ctx.store.put_service(previous.spec)
+        raise
+    response.status_code = 201 if created else 200
+    return await _status(ctx, found(ctx, service))
+
+
+@router.get("/{service}", response_model=ServiceStatus)
+async def get_service(service: Name, ctx: Ctx) -> ServiceStatus:
+    """Live colour, both colours' releases and replicas, the release in flight."""
+    return await _status(ctx, found(ctx, service))
+
+
+@router.post("/{service}/promote", response_model=Release)
+async def promote(service: Name, ctx: Ctx, request: Request) -> Release:
+    """Flip live to the release awaiting promotion."""
+    found(ctx, service)
+    release = await ctx.releases.promote(service, actor(request))
+    return release_out(ctx, release, with_timeline=True)
+
+
+@router.post("/{service}/abort", response_model=Release)
+async def abort(service: Name, ctx: Ctx, request: Request) -> Release:
+    """Stop the release in flight; live traffic is untouched."""
+    found(ctx, service)
+    release = await ctx.releases.abort(service, actor(request))
+    return release_out(ctx, release, with_timeline=True)
+
+
+@router.post("/{service}/rollback", response_model=Release)
+async def rollback(
+    service: Name,
+    ctx: Ctx,
+    request: Request,
+    body: Annotated[RollbackRequest | None, Body()] = None,
+) -> Release:
+    """Flip live back to the standby colour; returns the release live again."""
+    found(ctx, service)
+    to = body.color if body else None
+    release = await ctx.releases.rollback(service, actor(request), to)
+    return release_out(ctx, release, with_timeline=True)
+
+
+def _refuse_port_clash(ctx: Context, spec: ServiceSpec) -> None:
+    mine = spec.endpoints.by_endpoint()
+    for other in ctx.store.services():
+        if other.name == spec.name:
+            continue
+        theirs = {p: e for e, p in other.spec.endpoints.by_endpoint().items()}
+        for endpoint, port in mine.items():
+            if port in theirs:
+                raise Conflict(
+                    f"endpoints.{endpoint.value}: port {port} is already the "
+                    f'{theirs[port].value} port of service "{other.name}"',
+                    field=f"endpoints.{endpoint.value}",
+                    value=port,
+                )
+
+
+def endpoint_urls(ctx: Context, spec: ServiceSpec) -> dict[str, str]:
+    """The URLs of the service's four frontends."""
+    host = local_host(ctx.settings.proxy_bind)
+    return {
+        endpoint.value: f"http://{host}:{port}"
+        for endpoint, port in spec.endpoints.by_endpoint().items()
+    }
+
+
+def _summary(ctx: Context, record: ServiceRecord) -> ServiceSummary:
+    live = ctx.store.slot(record.name, record.live_color) if record.live_color else None
+    release = ctx.store.release(live.release_id) if live and live.release_id else None
+    return ServiceSummary(
+        name=record.name,
+        live_color=record.live_color,
+        live_release=release.id if release else None,
+        live_image=release.image_ref if release else None,
+        endpoints=endpoint_urls(ctx, record.spec),
+    )
+
+
+async def _status(ctx: Context, record: ServiceRecord) -> ServiceStatus:
+    replicas = await asyncio.to_thread(ctx.runtime.list_replicas, record.name)
+    occupied = {color for color in Color if ctx.store.slot(record.name, color).replicas}
+    preview = preview_color(record.live_color, occupied)
+    colors = [
+        await _color_status(ctx, record, color, preview, replicas) for color in Color
+    ]
+    flying = ctx.store.in_flight(record.name)
+    return ServiceStatus(
+        **_summary(ctx, record).model_dump(),
+        preview_color=preview,
+        colors=colors,
+        release_in_flight=release_out(ctx, flying) if flying else None,
+        spec=record.spec.model_dump(mode="json"),
+    )
+
+
+async def _color_status(
+    ctx: Context,
+    record: ServiceRecord,
+    color: Color,
+    preview: Color | None,
+    replicas: list[Replica],
+) -> ColorStatus:
+    slot = ctx.store.slot(record.name, color)
+    release = ctx.store.release(slot.release_id) if slot.release_id else None
+    if color is record.live_color:
+        role = "live"
+    elif release is not None and release.phase.is_in_flight:
+        role = "staged"
+    elif release is not None:
+        role = "standby"
+    else:
+        role = "idle"
+    mine = [r for r in replicas if r.color is color]
+    path = record.spec.readiness.path
+    return ColorStatus(
+        color=color,
+        role=role if color is not preview or role != "idle" else "preview",
+        release=release.id if release else None,
+        image=release.image_ref if release else None,
+        image_id=release.image_id if release else None,
+        phase=release.phase if release else None,
+        replicas=list(await asyncio.gather(*(_replica(ctx, r, path) for r in mine))),
+    )
+
+
+async def _replica(ctx: Context, replica: Replica, path: str) -> ReplicaStatus:
+    healthy, text = False, f"not probed: {replica.state.value}"
+    if replica.state is ReplicaState.RUNNING and replica.address is not None:
+        result = await probe(ctx.steps.client, replica_url(replica.address, path), 1.0)
+        healthy, text = result.is_ok, result.describe()
+    return ReplicaStatus(
+        name=replica.name,
+        container_id=replica.container_id,
+        index=replica.index,
+        state=replica.state.value,
+        address=str(replica.address) if replica.address else None,
+        healthy=healthy,
+        probe=text,
+    )

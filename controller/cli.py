@@ -1,0 +1,277 @@
+"""The ``bgctl`` command line: serve the controller, ship and steer releases.
+
+Exit codes, so a pipeline can branch on them: 0 success, 1 the release
+failed or was aborted, 2 the controller refused the request, 3 the
+controller could not be reached or waiting timed out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from controller.client import ApiError, Client
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+EXIT_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE = 1, 2, 3
+WAIT_UNTIL = {"AwaitingPromotion", "Live", "Failed", "Aborted", "RolledBack"}
+
+Url = Annotated[
+    str | None, typer.Option("--url", envvar="BGCTL_URL", help="controller URL")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="print the raw JSON")]
+
+
+def _client(url: str | None) -> Client:
+    return Client(url)
+
+
+def _call(action: Any) -> Any:
+    """Run an API call; print its error and exit with the matching code."""
+    try:
+        return action()
+    except ApiError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        code = EXIT_UNREACHABLE if exc.status is None else EXIT_REFUSED
+        raise typer.Exit(code) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="API address")] = None,
+    port: Annotated[int | None, typer.Option(help="API port")] = None,
+    state_dir: Annotated[Path | None, typer.Option(help="state directory")] = None,
+    log_level: Annotated[str, typer.Option(help="log level")] = "info",
+) -> None:
+    """Run the controller and the proxy it supervises."""
+    import os
+
+    import uvicorn
+
+    from controller.api import create_app
+    from controller.settings import Settings, SettingsError
+
+    if host:
+        os.environ["BGCTL_API_HOST"] = host
+    if port:
+        os.environ["BGCTL_API_PORT"] = str(port)
+    if state_dir:
+        os.environ["BGCTL_STATE_DIR"] = str(state_dir)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from exc
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        log_level=log_level,
+    )
+
+
+@app.command()
+def apply(spec: Path, url: Url = None, as_json: AsJson = False) -> None:
+    """Register or update a service from a YAML spec file."""
+    try:
+        body = yaml.safe_load(spec.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        typer.echo(f"error: cannot read spec {spec}: {exc}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from exc
+    if not isinstance(body, dict) or "name" not in body:
+        typer.echo(f"error: spec {spec} must be a mapping with a name", err=True)
+        raise typer.Exit(EXIT_REFUSED)
+    client = _client(url)
+    status = _call(lambda: client.put(f"/api/v1/services/{body['name']}", body))
+    _show(status, as_json, _status_text)
+
+
+@app.command()
+def deploy(
+    service: str,
+    image: str,
+    wait: Annotated[bool, typer.Option(help="follow the release to its end")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds to wait")] = 600.0,
+    url: Url = None,
+    as_json: AsJson = False,
+) -> None:
+    """Ship IMAGE (a tag or a full reference) to the idle colour of SERVICE."""
+    client = _client(url)
+    release = _call(
+        lambda: client.post(f"/api/v1/services/{service}/releases", {"image": image})
+    )
+    if not as_json:
+        typer.echo(
+            f"release {release['id']} of {release['image']} to "
+            f"{release['color']}: {release['url']}"
+        )
+    if wait:
+        release = _follow(client, release, timeout, quiet=as_json)
+    _show(release, as_json, lambda r: f"phase: {r['phase']}")
+    if release["phase"] in {"Failed", "Aborted"}:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def promote(service: str, url: Url = None, as_json: AsJson = False) -> None:
+    """Flip live traffic to the release awaiting promotion."""
+    client = _client(url)
+    release = _call(lambda: client.post(f"/api/v1/services/{service}/promote"))
+    _show(release, as_json, _release_text)
+    if release["phase"] != "Live":
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def rollback(
+    service: str,
+    to: Annotated[str | None, typer.Option(help="the standby colour")] = None,
+    url: Url = None,
+    as_json: AsJson = False,
+) -> None:
+    """Flip live traffic back to the standby colour."""
+    client = _client(url)
+    body = {"color": to} if to else None
+    release = _call(lambda: client.post(f"/api/v1/services/{service}/rollback", body))
+    _show(release, as_json, _release_text)
+
+
+@app.command()
+def abort(service: str, url: Url = None, as_json: AsJson = False) -> None:
+    """Stop the release in flight and remove its replicas."""
+    client = _client(url)
+    release = _call(lambda: client.post(f"/api/v1/services/{service}/abort"))
+    _show(release, as_json, _release_text)
+
+
+@app.command()
+def status(
+    service: Annotated[str | None, typer.Argument()] = None,
+    url: Url = None,
+    as_json: AsJson = False,
+) -> None:
+    """Show one service in full, or every service with its live colour."""
+    client = _client(url)
+    if service is None:
+        services = _call(lambda: client.get("/api/v1/services"))
+        _show(services, as_json, _services_text)
+        return
+    found = _call(lambda: client.get(f"/api/v1/services/{service}"))
+    _show(found, as_json, _status_text)
+
+
+@app.command()
+def history(
+    service: str,
+    limit: Annotated[int, typer.Option(help="how many releases")] = 20,
+    url: Url = None,
+    as_json: AsJson = False,
+) -> None:
+    """List a service's releases, newest first."""
+    client = _client(url)
+    found = _call(
+        lambda: client.get(f"/api/v1/services/{service}/releases?limit={limit}")
+    )
+    _show(found, as_json, _history_text)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON schema of a service spec."""
+    from controller.spec import ServiceSpec
+
+    typer.echo(json.dumps(ServiceSpec.model_json_schema(), indent=2))
+
+
+def _follow(
+    client: Client, release: dict[str, Any], timeout: float, quiet: bool
+) -> dict[str, Any]:
+    """Poll a release until it settles, printing each new timeline line."""
+    shown = 0
+    path = release["url"]
+    deadline = time.monotonic() + timeout
+    while True:
+        release = _call(lambda: client.get(path))
+        for event in (release.get("timeline") or [])[shown:]:
+            if not quiet:
+                typer.echo(f"  {event['at']} {event['phase']}: {event['reason']}")
+            shown += 1
+        if release["phase"] in WAIT_UNTIL:
+            return release
+        if time.monotonic() > deadline:
+            typer.echo(
+                f"error: release {release['id']} still {release['phase']} "
+                f"after {timeout:g}s",
+                err=True,
+            )
+            raise typer.Exit(EXIT_UNREACHABLE)
+        time.sleep(0.5)
+
+
+def _show(value: Any, as_json: bool, text: Any) -> None:
+    if as_json:
+        json.dump(value, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        typer.echo(text(value))
+
+
+def _release_text(release: dict[str, Any]) -> str:
+    return (
+        f"release {release['id']} ({release['image']} on {release['color']}) "
+        f"is {release['phase']}: {release['reason']}"
+    )
+
+
+def _services_text(services: list[dict[str, Any]]) -> str:
+    if not services:
+        return "no services registered"
+    return "\n".join(
+        f"{s['name']:<20} live={s['live_color'] or '-':<6} "
+        f"{s['live_image'] or '-':<30} {s['endpoints']['live']}"
+        for s in services
+    )
+
+
+def _status_text(status: dict[str, Any]) -> str:
+    lines = [
+        f"service {status['name']}: live={status['live_color'] or '-'} "
+        f"preview={status['preview_color'] or '-'}",
+    ]
+    for endpoint, address in status["endpoints"].items():
+        lines.append(f"  {endpoint:<8} {address}")
+    for color in status["colors"]:
+        lines.append(
+            f"  {color['color']:<6} {color['role']:<8} "
+            f"{color['image'] or '-'} ({color['phase'] or 'empty'})"
+        )
+        for replica in color["replicas"]:
+            health = "healthy" if replica["healthy"] else "unhealthy"
+            lines.append(f"    {replica['name']} {replica['state']} {health}")
+    flying = status.get("release_in_flight")
+    if flying:
+        lines.append(f"  in flight: {flying['id']} {flying['phase']}")
+    return "\n".join(lines)
+
+
+def _history_text(releases: list[dict[str, Any]]) -> str:
+    if not releases:
+        return "no releases"
+    return "\n".join(
+        f"#{r['number']:<4} {r['id']} {r['image']:<28} {r['color']:<6} "
+        f"{r['phase']:<18} {r['created_at']} {r['reason'].splitlines()[0][:60]}"
+        for r in releases
+    )

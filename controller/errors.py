@@ -1,0 +1,87 @@
+"""Errors the controller raises and how the API reports them.
+
+BgctlError                 every error carries a code and an HTTP status
+├── InvalidInput           422: a field has a bad value
+├── NotFound               404: no such service or release
+├── Conflict               409: the request clashes with current state
+│   └── ReleaseInFlight    409: another release of the service is running
+└── OperationFailed        502: the engine or the proxy refused
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BgctlError(Exception):
+    """Root of every error the controller reports to a user."""
+
+    status_code = 500
+    code = "internal"
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body every route answers errors with."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        body.update({k: v for k, v in self.context.items() if v is not None})
+        return {"error": body}
+
+
+class InvalidInput(BgctlError):
+    """A field of the request has a value the controller cannot accept."""
+
+    status_code = 422
+    code = "invalid_input"
+
+    def __init__(self, field: str, value: Any, expected: str) -> None:
+        super().__init__(
+            f"{field}: {expected}, got {value!r}", field=field, value=_jsonable(value)
+        )
+        self.field = field
+        self.value = value
+
+
+class NotFound(BgctlError):
+    """The named service or release does not exist."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(BgctlError):
+    """The request cannot be carried out in the service's current state."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class ReleaseInFlight(Conflict):
+    """Another release of the same service has not finished."""
+
+    code = "release_in_flight"
+
+    def __init__(self, service: str, release_id: str, phase: str) -> None:
+        super().__init__(
+            f'service "{service}" already has release {release_id} in flight '
+            f"(phase {phase}); wait for it, promote it or abort it",
+            service=service,
+            release=release_id,
+            phase=phase,
+        )
+
+
+class OperationFailed(BgctlError):
+    """The engine or the proxy refused an operation; nothing was changed."""
+
+    status_code = 502
+    code = "operation_failed"
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)

@@ -1,0 +1,75 @@
+"""Controller settings, read once from the environment into a frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "BGCTL_"
+
+
+class SettingsError(Exception):
+    """A setting is missing or has a bad value; names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the controller reads from its environment."""
+
+    state_dir: Path
+    api_host: str = "127.0.0.1"
+    api_port: int = 7070
+    proxy_bind: str = "127.0.0.1"
+    publish_host: str = "127.0.0.1"
+    haproxy_bin: str = "haproxy"
+    stop_timeout: float = 10.0
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file holding services, releases and their timelines."""
+        return self.state_dir / "bgctl.db"
+
+    @property
+    def api_url(self) -> str:
+        """The URL clients reach the API at."""
+        return f"http://{self.api_host}:{self.api_port}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``BGCTL_*`` variables; raise SettingsError naming a bad one."""
+        env = os.environ if environ is None else environ
+        return cls(
+            state_dir=Path(env.get(PREFIX + "STATE_DIR", ".bgctl")).absolute(),
+            api_host=env.get(PREFIX + "API_HOST", "127.0.0.1"),
+            api_port=_port(env, "API_PORT", 7070),
+            proxy_bind=env.get(PREFIX + "PROXY_BIND", "127.0.0.1"),
+            publish_host=env.get(PREFIX + "PUBLISH_HOST", "127.0.0.1"),
+            haproxy_bin=env.get(PREFIX + "HAPROXY_BIN", "haproxy"),
+            stop_timeout=_seconds(env, "STOP_TIMEOUT", 10.0),
+        )
+
+
+def _port(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(PREFIX + key)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SettingsError(
+            f"{PREFIX}{key} must be a port from 1 to 65535, got {raw!r}"
+        )
+    return int(raw)
+
+
+def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(PREFIX + key)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise SettingsError(f"{PREFIX}{key} must be seconds >= 0, got {raw!r}")
+    return value

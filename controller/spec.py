@@ -1,0 +1,160 @@
+"""The service spec: what a release manager declares about a service.
+
+A spec is read from YAML by the CLI and sent as JSON to the API; both paths
+validate it with the same pydantic model, so every error names the field and
+the bad value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from proxy.routes import Endpoint
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
+REPOSITORY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a string such as ``"500ms"``, ``"30s"``, ``"2m"``."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration such as 30s, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    else:
+        raise ValueError(f"expected a duration such as 30s or 500ms, got {value!r}")
+    if seconds < 0:
+        raise ValueError(f"a duration cannot be negative, got {value!r}")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_path(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError(f'must start with "/", got {value!r}')
+    if any(ch.isspace() for ch in value):
+        raise ValueError(f"must not contain white space, got {value!r}")
+    return value
+
+
+class Readiness(_Model):
+    """How the controller decides that a replica can take traffic."""
+
+    path: str = "/healthz"
+    interval: Duration = Field(default=1.0, gt=0)
+    timeout: Duration = Field(default=2.0, gt=0)
+    healthy_threshold: int = Field(default=1, ge=1, le=100)
+
+    _path = field_validator("path")(_check_path)
+
+
+class SmokeCheck(_Model):
+    """One request sent through the preview frontend before promotion."""
+
+    path: str = "/"
+    method: str = "GET"
+    expect_status: int = Field(default=200, ge=100, le=599)
+
+    _path = field_validator("path")(_check_path)
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        if value.upper() not in {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"}:
+            raise ValueError(f"must be an HTTP method such as GET, got {value!r}")
+        return value.upper()
+
+
+class Endpoints(_Model):
+    """The ports of 127.0.0.1 (or the proxy's bind address) per frontend."""
+
+    live: Port
+    preview: Port
+    blue: Port
+    green: Port
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Endpoints:
+        ports = self.by_endpoint()
+        seen: dict[int, Endpoint] = {}
+        for endpoint, port in ports.items():
+            if port in seen:
+                raise ValueError(
+                    f"{endpoint.value} and {seen[port].value} both use port {port}"
+                )
+            seen[port] = endpoint
+        return self
+
+    def by_endpoint(self) -> dict[Endpoint, int]:
+        """The ports keyed by frontend."""
+        return {endpoint: getattr(self, endpoint.value) for endpoint in Endpoint}
+
+
+class ServiceSpec(_Model):
+    """Everything bgctl needs to run one service as blue and green."""
+
+    name: str
+    image: str = Field(description="image repository, e.g. bgctl-sample")
+    port: Port = Field(description="the port the app listens on in its container")
+    replicas: int = Field(default=1, ge=1, le=20)
+    readiness: Readiness = Readiness()
+    deploy_timeout: Duration = Field(default=30.0, gt=0, le=3600)
+    drain_timeout: Duration = Field(default=10.0, ge=0, le=3600)
+    env: dict[str, str] = Field(default_factory=dict)
+    endpoints: Endpoints
+    smoke: list[SmokeCheck] = Field(default_factory=lambda: [SmokeCheck()])
+    auto_promote: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_PATTERN.fullmatch(value):
+            raise ValueError(
+                "must be 2-40 characters of a-z, 0-9 and '-', starting with a "
+                f"letter, got {value!r}"
+            )
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        if not REPOSITORY_PATTERN.fullmatch(value) or "@" in value:
+            raise ValueError(f"must be an image repository without tag, got {value!r}")
+        if ":" in value.rsplit("/", 1)[-1]:
+            raise ValueError(f"must not carry a tag, got {value!r}")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                raise ValueError(f"variable names must be identifiers, got {key!r}")
+        return value
+
+    def image_reference(self, requested: str) -> str:
+        """The full reference for a release: a bare tag gets the repository."""
+        if ":" not in requested and "/" not in requested and "@" not in requested:
+            return f"{self.image}:{requested}"
+        return requested

@@ -1,0 +1,205 @@
+"""The steps a release takes, each a short procedure over engine and proxy.
+
+Each step raises StepFailed with a sentence for the release's timeline; the
+caller decides what a failure means for the release as a whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from controller.probes import ProbeResult, confirm_color, local_host, probe, replica_url
+from controller.routing import Router
+from controller.runtime.base import (
+    ContainerRuntime,
+    Image,
+    Replica,
+    ReplicaRequest,
+    ReplicaState,
+)
+from controller.runtime.errors import EngineError, ReplicaStartError
+from controller.spec import ServiceSpec
+from controller.store import ReleaseRecord, Store
+from proxy.routes import Color, Endpoint
+
+log = logging.getLogger(__name__)
+
+LOG_TAIL = 10
+
+
+class StepFailed(Exception):
+    """A step could not complete; the message goes into the timeline."""
+
+
+class StepAborted(Exception):
+    """A person asked the release to stop."""
+
+
+@dataclass
+class Steps:
+    """The engine, the proxy and the store, as one release's steps use them."""
+
+    store: Store
+    runtime: ContainerRuntime
+    router: Router
+    client: httpx.AsyncClient
+    proxy_host: str
+    stop_timeout: float
+
+    # Deploying ---------------------------------------------------------------
+
+    async def start_replicas(self, release: ReleaseRecord) -> list[Replica]:
+        """Start every replica of the release's colour from its exact image."""
+        spec = release.spec
+        image = Image(release.image_ref, release.image_id)
+        requests = [
+            ReplicaRequest(
+                service=spec.name,
+                color=release.color,
+                release=release.id,
+                index=index,
+                image=image,
+                container_port=spec.port,
+                env=dict(spec.env),
+            )
+            for index in range(1, spec.replicas + 1)
+        ]
+        results = await asyncio.gather(
+            *(asyncio.to_thread(self.runtime.start_replica, r) for r in requests),
+            return_exceptions=True,
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise StepFailed(_start_failure(failures[0])) from failures[0]
+        return [r for r in results if isinstance(r, Replica)]
+
+    async def wait_ready(
+        self,
+        release: ReleaseRecord,
+        replicas: list[Replica],
+        deadline: float,
+        should_abort: Callable[[], bool],
+    ) -> list[Replica]:
+        """Probe every replica until each passes readiness or the deadline ends."""
+        spec = release.spec
+        pending = {r.container_id: r for r in replicas}
+        streaks = dict.fromkeys(pending, 0)
+        last: ProbeResult | None = None
+        while pending:
+            if should_abort():
+                raise StepAborted
+            for replica in list(pending.values()):
+                last = await self._probe_replica(spec, replica)
+                streaks[replica.container_id] = (
+                    streaks[replica.container_id] + 1 if last.is_ok else 0
+                )
+                if streaks[replica.container_id] >= spec.readiness.healthy_threshold:
+                    del pending[replica.container_id]
+            if pending and time.monotonic() >= deadline:
+                raise StepFailed(_deadline_failure(spec, len(pending), last))
+            if pending:
+                await asyncio.sleep(spec.readiness.interval)
+        return replicas
+
+    async def _probe_replica(self, spec: ServiceSpec, replica: Replica) -> ProbeResult:
+        """One readiness probe; a container that stopped fails the step at once."""
+        current = await asyncio.to_thread(self.runtime.inspect, replica.container_id)
+        if current.state is not ReplicaState.RUNNING or current.address is None:
+            logs = await asyncio.to_thread(
+                self.runtime.logs, replica.container_id, LOG_TAIL
+            )
+            raise StepFailed(
+                f"replica {replica.name} is {current.state.value}"
+                + (f" (exit code {current.exit_code})" if current.exit_code else "")
+                + f" before it became ready; last log lines:\n{logs.rstrip()}"
+            )
+        url = replica_url(current.address, spec.readiness.path)
+        result = await probe(self.client, url, spec.readiness.timeout)
+        log.debug("readiness of %s: %s", replica.name, result.describe())
+        return result
+
+    # Verifying ---------------------------------------------------------------
+
+    async def smoke(self, release: ReleaseRecord) -> list[str]:
+        """Send the spec's smoke requests through preview; lines for the timeline."""
+        spec = release.spec
+        port = spec.endpoints.preview
+        lines = []
+        for check in spec.smoke:
+            url = f"http://{self.proxy_host}:{port}{check.path}"
+            result = await confirm_color(self.client, url, release.color, needed=1)
+            if result.color != release.color:
+                raise StepFailed(
+                    f"preview did not answer from {release.color}: "
+                    f"{result.describe()} (colour {result.color})"
+                )
+            result = await probe(self.client, url, 5.0, check.method)
+            if result.status != check.expect_status:
+                raise StepFailed(
+                    f"smoke check {check.method} {check.path} expected "
+                    f"{check.expect_status}: {result.describe()}"
+                )
+            lines.append(f"smoke check {check.method} {check.path}: {result.status}")
+        return lines
+
+    # Promoting ---------------------------------------------------------------
+
+    async def flip(self, service: str, color: Color) -> ProbeResult:
+        """Send live traffic to ``color`` and confirm the proxy serves it."""
+        await self.router.apply({service: color})
+        record = self.store.service(service)
+        assert record is not None
+        port = record.spec.endpoints.by_endpoint()[Endpoint.LIVE]
+        url = f"http://{self.proxy_host}:{port}/"
+        result = await confirm_color(self.client, url, color)
+        if not (result.is_ok and result.color == color):
+            raise StepFailed(
+                f"live did not answer from {color} after the flip: "
+                f"{result.describe()} (colour {result.color})"
+            )
+        return result
+
+    # Cleaning up -------------------------------------------------------------
+
+    async def remove_release_containers(
+        self, service: str, color: Color, release_id: str
+    ) -> int:
+        """Stop and remove every container of one release; returns how many."""
+        found = await asyncio.to_thread(self.runtime.list_replicas, service, color)
+        mine = [r for r in found if r.release == release_id]
+        await asyncio.gather(
+            *(
+                asyncio.to_thread(
+                    self.runtime.stop_replica, r.container_id, self.stop_timeout
+                )
+                for r in mine
+            )
+        )
+        return len(mine)
+
+
+def proxy_host(bind: str) -> str:
+    """Where this controller sends its own requests to the proxy."""
+    return local_host(bind)
+
+
+def _start_failure(exc: BaseException) -> str:
+    if isinstance(exc, ReplicaStartError) and exc.logs:
+        return f"{exc}; last log lines:\n{exc.logs.rstrip()}"
+    if isinstance(exc, EngineError):
+        return f"the engine refused to start a replica: {exc}"
+    return f"starting a replica failed: {type(exc).__name__}: {exc}"
+
+
+def _deadline_failure(spec: ServiceSpec, pending: int, last: ProbeResult | None) -> str:
+    probe_text = last.describe() if last else "no probe was answered"
+    return (
+        f"{pending} of {spec.replicas} replicas not ready within deploy_timeout "
+        f"{spec.deploy_timeout:g}s; last probe: {probe_text}"
+    )
