@@ -1,0 +1,14 @@
+"""Fixtures shared by every test folder."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness import Controller, controller_fixture
+
+
+@pytest.fixture
+def controller(tmp_path: Path) -> Iterator[Controller]:
+    """A real controller process with its own state, proxy and services."""
+    yield from controller_fixture(tmp_path)

@@ -1,0 +1,233 @@
+"""A real controller process for integration tests, and what it needs.
+
+Each test gets its own state directory, API port and proxy ports, and its
+own service names, so tests never see each other's containers. Everything a
+test starts is stopped and removed by the same test.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import httpx
+import pytest
+
+TEST_LABEL = "bgctl.test"
+SAMPLE_IMAGES = ("bgctl-sample:v1", "bgctl-sample:v2", "bgctl-sample:unready")
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def engine() -> docker.DockerClient:
+    """The Docker engine, or a loud failure saying why the test cannot run."""
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # any failure here means the same: no engine
+        pytest.fail(f"this test needs the Docker engine, which did not answer: {exc}")
+    return client
+
+
+def require_images(client: docker.DockerClient, names: tuple[str, ...]) -> None:
+    """Fail loudly when the sample images were not built."""
+    missing = []
+    for name in names:
+        try:
+            client.images.get(name)
+        except docker.errors.ImageNotFound:
+            missing.append(name)
+    if missing:
+        pytest.fail(f"images {missing} are missing: run scripts/build-images first")
+
+
+def service_spec(name: str, **changes: Any) -> dict[str, Any]:
+    """A spec of the sample app on fresh ports."""
+    spec: dict[str, Any] = {
+        "name": name,
+        "image": "bgctl-sample",
+        "port": 8000,
+        "replicas": 2,
+        "readiness": {"path": "/healthz", "interval": "200ms", "timeout": "1s"},
+        "deploy_timeout": "20s",
+        "drain_timeout": "2s",
+        "endpoints": {e: free_port() for e in ("live", "preview", "blue", "green")},
+    }
+    spec.update(changes)
+    return spec
+
+
+def unique_name(prefix: str = "t") -> str:
+    """A service name no other test uses."""
+    return f"{prefix}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class Controller:
+    """One ``bgctl serve`` process with its own state directory."""
+
+    state_dir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    services: set[str] = field(default_factory=set)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            BGCTL_STATE_DIR=str(self.state_dir),
+            BGCTL_API_PORT=str(self.port),
+            BGCTL_EXTRA_LABELS=f"{TEST_LABEL}=true",
+            BGCTL_STOP_TIMEOUT="5",
+        )
+        return env
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the process and wait until it reports ready."""
+        log = open(self.state_dir / "controller.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "controller", "serve", "--log-level", "debug"],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"controller exited early:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"controller not ready after {timeout}s:\n{self.log_tail()}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send a signal and wait for the process to end."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=30)
+
+    def log_tail(self, lines: int = 40) -> str:
+        path = self.state_dir / "controller.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request to the API, as the test actor."""
+        headers = {"X-Bgctl-Actor": "pytest"}
+        return httpx.request(
+            method, f"{self.url}{path}", headers=headers, timeout=60, **kwargs
+        )
+
+    def register(self, spec: dict[str, Any]) -> dict[str, Any]:
+        self.services.add(spec["name"])
+        response = self.api("PUT", f"/api/v1/services/{spec['name']}", json=spec)
+        assert response.status_code in (200, 201), response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def release(self, service: str, image: str) -> dict[str, Any]:
+        response = self.api(
+            "POST", f"/api/v1/services/{service}/releases", json={"image": image}
+        )
+        assert response.status_code == 202, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def wait_phase(
+        self, release: dict[str, Any], phases: set[str], timeout: float = 60.0
+    ) -> dict[str, Any]:
+        """Poll a release until it reaches one of ``phases``."""
+        deadline = time.monotonic() + timeout
+        body = release
+        while time.monotonic() < deadline:
+            body = self.api("GET", release["url"]).json()
+            if body["phase"] in phases:
+                return body
+            time.sleep(0.2)
+        pytest.fail(f"release stuck in {body['phase']}: {body}\n{self.log_tail()}")
+
+    def ship(self, service: str, image: str) -> dict[str, Any]:
+        """Release an image and wait until it awaits promotion or goes live."""
+        release = self.release(service, image)
+        done = self.wait_phase(
+            release, {"AwaitingPromotion", "Live", "Failed", "Aborted"}
+        )
+        assert done["phase"] in {"AwaitingPromotion", "Live"}, done
+        return done
+
+    def promote(self, service: str) -> dict[str, Any]:
+        response = self.api("POST", f"/api/v1/services/{service}/promote")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        assert body["phase"] == "Live", body
+        return body
+
+    def status(self, service: str) -> dict[str, Any]:
+        body: dict[str, Any] = self.api("GET", f"/api/v1/services/{service}").json()
+        return body
+
+
+def cleanup(controller: Controller, client: docker.DockerClient) -> None:
+    """Stop the controller and its proxy; remove the test's containers."""
+    controller.kill(signal.SIGTERM)
+    stop_proxy(controller.state_dir / "haproxy")
+    for container in client.containers.list(
+        all=True, filters={"label": [f"{TEST_LABEL}=true", "bgctl.managed=true"]}
+    ):
+        if container.labels.get("bgctl.service") in controller.services:
+            container.remove(force=True)
+
+
+def stop_proxy(state_dir: Path) -> None:
+    """Stop the HAProxy a controller left running for its state directory."""
+    from proxy.haproxy import HAProxyDriver
+
+    HAProxyDriver(state_dir).stop()
+
+
+def get(url: str) -> httpx.Response:
+    """One bounded GET from the test to 127.0.0.1."""
+    return httpx.get(url, timeout=5)
+
+
+def serving(controller: Controller, service: str, endpoint: str) -> tuple[str, str]:
+    """The (version, colour) that one frontend answers with now."""
+    status = controller.status(service)
+    response = get(status["endpoints"][endpoint] + "/version")
+    return response.text.strip(), response.headers.get("x-bgctl-color", "")
+
+
+def controller_fixture(tmp_path: Path) -> Iterator[Controller]:
+    """Start a controller for one test and clean up after it."""
+    client = engine()
+    require_images(client, SAMPLE_IMAGES)
+    controller = Controller(tmp_path / "state")
+    controller.state_dir.mkdir()
+    try:
+        controller.start()
+        yield controller
+    finally:
+        cleanup(controller, client)

@@ -1,0 +1,140 @@
+"""Bad input gets a 4xx naming the field and the bad value, and changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import quote
+
+import docker
+import pytest
+
+from tests.harness import Controller, service_spec, unique_name
+
+
+def snapshot(controller: Controller, name: str) -> tuple[Any, ...]:
+    """What a bad request must not change: status, containers, proxy config."""
+    status = controller.status(name)
+    colors = [
+        (c["color"], c["release"], sorted(r["container_id"] for r in c["replicas"]))
+        for c in status["colors"]
+    ]
+    containers = sorted(
+        c.id
+        for c in docker.from_env().containers.list(
+            all=True, filters={"label": f"bgctl.service={name}"}
+        )
+    )
+    config = controller.state_dir / "haproxy" / "haproxy.cfg"
+    digest = hashlib.sha256(config.read_bytes()).hexdigest()
+    return status["live_color"], colors, containers, digest
+
+
+@pytest.fixture
+def live_service(controller: Controller) -> str:
+    name = unique_name()
+    controller.register(service_spec(name))
+    controller.ship(name, "v1")
+    controller.promote(name)
+    return name
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    assert 400 <= response.status_code < 500, response.text
+    body: dict[str, Any] = response.json()["error"]
+    assert body["code"] and body["message"]
+    return body
+
+
+BAD_SPECS = [
+    ({"replicas": -1}, "replicas", "-1"),
+    ({"readiness": {"path": "healthz"}}, "readiness.path", "'healthz'"),
+    ({"deploy_timeout": "forever"}, "deploy_timeout", "'forever'"),
+    ({"port": 70000}, "port", "70000"),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "quoted"), BAD_SPECS)
+def test_a_bad_spec_names_the_field_and_changes_nothing(
+    controller: Controller,
+    live_service: str,
+    change: dict[str, Any],
+    field: str,
+    quoted: str,
+) -> None:
+    before = snapshot(controller, live_service)
+    spec = service_spec(live_service) | change
+    response = controller.api("PUT", f"/api/v1/services/{live_service}", json=spec)
+    error = error_of(response)
+    assert error["field"] == field
+    assert quoted in error["message"]
+    assert snapshot(controller, live_service) == before
+
+
+@pytest.mark.parametrize("name", ["we b", "web\n", "Web"])
+def test_a_bad_service_name_is_refused(controller: Controller, name: str) -> None:
+    response = controller.api(
+        "PUT", f"/api/v1/services/{quote(name)}", json=service_spec("web")
+    )
+    error = error_of(response)
+    assert error["field"] == "service"
+    assert repr(name) in error["message"]
+    assert controller.api("GET", "/api/v1/services").json() == []
+
+
+def test_a_release_of_a_missing_image_is_refused(
+    controller: Controller, live_service: str
+) -> None:
+    before = snapshot(controller, live_service)
+    response = controller.api(
+        "POST",
+        f"/api/v1/services/{live_service}/releases",
+        json={"image": "no-such-tag"},
+    )
+    error = error_of(response)
+    assert error["field"] == "image"
+    assert "no-such-tag" in error["message"]
+    assert snapshot(controller, live_service) == before
+    history = controller.api("GET", f"/api/v1/services/{live_service}/releases")
+    assert len(history.json()) == 1
+
+
+def test_a_release_of_another_repository_is_refused(
+    controller: Controller, live_service: str
+) -> None:
+    response = controller.api(
+        "POST",
+        f"/api/v1/services/{live_service}/releases",
+        json={"image": "someone-else:v1"},
+    )
+    assert error_of(response)["field"] == "image"
+
+
+def test_an_unknown_colour_in_a_rollback_is_refused(
+    controller: Controller, live_service: str
+) -> None:
+    before = snapshot(controller, live_service)
+    response = controller.api(
+        "POST", f"/api/v1/services/{live_service}/rollback", json={"color": "purple"}
+    )
+    error = error_of(response)
+    assert error["field"] == "color"
+    assert "purple" in error["message"]
+    assert snapshot(controller, live_service) == before
+
+
+def test_a_port_used_by_another_service_is_refused(
+    controller: Controller, live_service: str
+) -> None:
+    taken = controller.status(live_service)["spec"]["endpoints"]["live"]
+    other = service_spec(unique_name())
+    other["endpoints"]["blue"] = taken
+    response = controller.api("PUT", f"/api/v1/services/{other['name']}", json=other)
+    assert response.status_code == 409
+    assert str(taken) in error_of(response)["message"]
+
+
+def test_unknown_services_and_releases_are_404(controller: Controller) -> None:
+    assert controller.api("GET", "/api/v1/services/nobody").status_code == 404
+    response = controller.api("GET", "/api/v1/services/nobody/releases/abc")
+    assert response.status_code == 404

@@ -1,0 +1,152 @@
+"""The main job on the real engine and the real HAProxy: deploy, verify, flip,
+roll back, with live traffic answered throughout."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import httpx
+
+from tests.harness import Controller, get, service_spec, serving, unique_name
+
+
+def test_preview_shows_the_new_version_while_live_keeps_the_old(
+    controller: Controller,
+) -> None:
+    name = unique_name()
+    controller.register(service_spec(name))
+    controller.ship(name, "v1")
+    controller.promote(name)
+    assert serving(controller, name, "live") == ("v1", "blue")
+
+    staged = controller.ship(name, "v2")
+    assert staged["color"] == "green"
+    assert serving(controller, name, "preview") == ("v2", "green")
+    assert serving(controller, name, "live") == ("v1", "blue")
+    assert serving(controller, name, "blue") == ("v1", "blue")
+    assert serving(controller, name, "green") == ("v2", "green")
+
+    controller.promote(name)
+    assert serving(controller, name, "live") == ("v2", "green")
+
+    response = controller.api("POST", f"/api/v1/services/{name}/rollback")
+    assert response.status_code == 200, response.text
+    assert response.json()["image"] == "bgctl-sample:v1"
+    assert serving(controller, name, "live") == ("v1", "blue")
+
+
+def test_the_timeline_records_every_phase_with_time_and_reason(
+    controller: Controller,
+) -> None:
+    name = unique_name()
+    controller.register(service_spec(name))
+    controller.ship(name, "v1")
+    live = controller.promote(name)
+    phases = [event["phase"] for event in live["timeline"]]
+    assert phases[:3] == ["Pending", "Deploying", "Verifying"]
+    assert phases[-3:] == ["AwaitingPromotion", "Promoting", "Live"]
+    assert all(event["at"] and event["reason"] for event in live["timeline"])
+    assert live["timeline"][-2]["actor"] == "pytest"
+
+
+def test_a_version_that_never_gets_ready_fails_and_live_keeps_answering(
+    controller: Controller,
+) -> None:
+    name = unique_name()
+    controller.register(service_spec(name, deploy_timeout="4s"))
+    controller.ship(name, "v1")
+    controller.promote(name)
+    live_url = controller.status(name)["endpoints"]["live"] + "/version"
+
+    release = controller.release(name, "unready")
+    answers: Counter[str] = Counter()
+    started = time.monotonic()
+    while time.monotonic() - started < 30:
+        response = get(live_url)
+        answers[f"{response.status_code} {response.text.strip()}"] += 1
+        body = controller.api("GET", release["url"]).json()
+        if body["phase"] in {"Failed", "Aborted", "AwaitingPromotion", "Live"}:
+            break
+        time.sleep(0.1)
+
+    assert body["phase"] == "Failed"
+    assert "deploy_timeout 4s" in body["reason"]
+    assert "/healthz" in body["reason"] and "503" in body["reason"]
+    assert set(answers) == {"200 v1"}
+    assert serving(controller, name, "live") == ("v1", "blue")
+    green = next(c for c in controller.status(name)["colors"] if c["color"] == "green")
+    assert green["replicas"] == []
+
+
+def test_live_answers_only_2xx_across_three_flips(controller: Controller) -> None:
+    name = unique_name()
+    controller.register(service_spec(name))
+    controller.ship(name, "v1")
+    controller.promote(name)
+    controller.ship(name, "v2")
+    live_url = controller.status(name)["endpoints"]["live"] + "/"
+
+    statuses: Counter[int | str] = Counter()
+    stop = threading.Event()
+
+    def hammer() -> None:
+        deadline = time.monotonic() + 60
+        with httpx.Client(timeout=5) as client:
+            for _ in range(20_000):
+                if stop.is_set() or time.monotonic() > deadline:
+                    return
+                try:
+                    statuses[client.get(live_url).status_code] += 1
+                except httpx.HTTPError as exc:
+                    statuses[type(exc).__name__] += 1
+
+    loop = threading.Thread(target=hammer)
+    loop.start()
+    try:
+        time.sleep(0.5)
+        controller.promote(name)
+        time.sleep(0.5)
+        for _ in range(2):
+            response = controller.api("POST", f"/api/v1/services/{name}/rollback")
+            assert response.status_code == 200, response.text
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        loop.join()
+
+    assert serving(controller, name, "live") == ("v2", "green")
+    assert sum(statuses.values()) > 50
+    assert set(statuses) == {200}, statuses
+
+
+def test_a_restarted_controller_keeps_services_live_colours_and_history(
+    controller: Controller,
+) -> None:
+    name = unique_name()
+    controller.register(service_spec(name))
+    controller.ship(name, "v1")
+    controller.promote(name)
+    controller.ship(name, "v2")
+    controller.promote(name)
+    before = controller.status(name)
+    history = controller.api("GET", f"/api/v1/services/{name}/releases").json()
+
+    controller.kill()
+    assert serving(controller, name, "live") == ("v2", "green")
+    controller.start()
+
+    after = controller.status(name)
+    assert after["live_color"] == before["live_color"] == "green"
+    assert [c["release"] for c in after["colors"]] == [
+        c["release"] for c in before["colors"]
+    ]
+    again = controller.api("GET", f"/api/v1/services/{name}/releases").json()
+    assert [(r["id"], r["phase"]) for r in again] == [
+        (r["id"], r["phase"]) for r in history
+    ]
+    assert serving(controller, name, "live") == ("v2", "green")
+    response = controller.api("POST", f"/api/v1/services/{name}/rollback")
+    assert response.status_code == 200, response.text
+    assert serving(controller, name, "live") == ("v1", "blue")
