@@ -30,6 +30,12 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, requests.exceptions.ConnectionError)
 
 
+def _call_name(state: tenacity.RetryCallState) -> str:
+    """The qualified name of the engine call a retry state belongs to."""
+    fn = state.fn
+    return getattr(fn, "__qualname__", repr(fn)) if fn is not None else "?"
+
+
 def _log_retry(state: tenacity.RetryCallState) -> None:
     outcome = state.outcome
     error = outcome.exception() if outcome is not None else None
@@ -40,12 +46,6 @@ def _log_retry(state: tenacity.RetryCallState) -> None:
         state.attempt_number,
         ATTEMPTS,
     )
-
-
-def _call_name(state: tenacity.RetryCallState) -> str:
-    """The qualified name of the engine call a retry state belongs to."""
-    fn = state.fn
-    return getattr(fn, "__qualname__", repr(fn)) if fn is not None else "?"
 
 
 ENGINE_RETRY = tenacity.Retrying(
