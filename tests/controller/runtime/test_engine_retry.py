@@ -10,14 +10,17 @@ import pytest
 import requests
 
 from controller.runtime.docker import DockerRuntime
-from controller.runtime.errors import EngineUnavailable
-from controller.runtime.retry import ATTEMPTS, is_transient
+from controller.runtime.engine import engine_boundary
+from controller.runtime.errors import EngineError, EngineUnavailable
+from controller.runtime.retry import ATTEMPTS, is_transient, with_engine_retry
 
 
 def api_error(status: int) -> docker.errors.APIError:
     response = requests.Response()
     response.status_code = status
-    return docker.errors.APIError(f"status {status}", response=response)
+    return docker.errors.APIError(
+        f"status {status}", response=response, explanation=f"engine said {status}"
+    )
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
@@ -49,3 +52,51 @@ def test_unreachable_engine_is_retried_then_raises_engine_unavailable(
 
     assert isinstance(caught.value.__cause__, requests.exceptions.ConnectionError)
     assert len(caplog.records) == ATTEMPTS - 1
+
+
+def test_a_server_error_is_retried_until_the_engine_recovers() -> None:
+    answers: list[Exception | str] = [api_error(503), api_error(500), "listed"]
+
+    def flaky() -> str:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert with_engine_retry(flaky) == "listed"
+    assert answers == []
+
+
+def test_a_client_error_is_raised_at_once() -> None:
+    calls: list[int] = []
+
+    def conflict() -> None:
+        calls.append(1)
+        raise api_error(409)
+
+    with pytest.raises(docker.errors.APIError):
+        with_engine_retry(conflict)
+
+    assert len(calls) == 1
+
+
+def test_boundary_keeps_the_engine_message_and_chains_the_cause() -> None:
+    error = api_error(500)
+
+    expected = "starting replica 'x' failed: engine said 500"
+    with (
+        pytest.raises(EngineError, match=expected) as caught,
+        engine_boundary("starting replica 'x'"),
+    ):
+        raise error
+
+    assert caught.value.__cause__ is error
+
+
+def test_boundary_reports_a_lost_connection_as_engine_unavailable() -> None:
+    lost = requests.exceptions.ConnectionError("socket closed")
+    with (
+        pytest.raises(EngineUnavailable, match="no answer from the engine"),
+        engine_boundary("listing replicas"),
+    ):
+        raise lost
