@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PREFIX = "BGCTL_"
@@ -25,6 +25,7 @@ class Settings:
     publish_host: str = "127.0.0.1"
     haproxy_bin: str = "haproxy"
     stop_timeout: float = 10.0
+    extra_labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def database(self) -> Path:
@@ -48,6 +49,7 @@ class Settings:
             publish_host=env.get(PREFIX + "PUBLISH_HOST", "127.0.0.1"),
             haproxy_bin=env.get(PREFIX + "HAPROXY_BIN", "haproxy"),
             stop_timeout=_seconds(env, "STOP_TIMEOUT", 10.0),
+            extra_labels=_labels(env, "EXTRA_LABELS"),
         )
 
 
@@ -73,3 +75,18 @@ def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
     if value < 0:
         raise SettingsError(f"{PREFIX}{key} must be seconds >= 0, got {raw!r}")
     return value
+
+
+def _labels(env: Mapping[str, str], key: str) -> dict[str, str]:
+    """``k=v,k2=v2`` into a mapping; labels every container gets beside ours."""
+    raw = env.get(PREFIX + key, "").strip()
+    labels = {}
+    for pair in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, value = pair.partition("=")
+        if not sep or not name or name.startswith("bgctl.managed"):
+            raise SettingsError(
+                f"{PREFIX}{key} must be name=value pairs separated by commas, "
+                f"got {pair!r}"
+            )
+        labels[name] = value
+    return labels

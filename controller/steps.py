@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -51,6 +51,7 @@ class Steps:
     client: httpx.AsyncClient
     proxy_host: str
     stop_timeout: float
+    extra_labels: Mapping[str, str] = field(default_factory=dict)
 
     # Deploying ---------------------------------------------------------------
 
@@ -67,6 +68,7 @@ class Steps:
                 image=image,
                 container_port=spec.port,
                 env=dict(spec.env),
+                labels=dict(self.extra_labels),
             )
             for index in range(1, spec.replicas + 1)
         ]

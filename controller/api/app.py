@@ -92,6 +92,7 @@ def _build(
         client=httpx.AsyncClient(),
         proxy_host=proxy_host(settings.proxy_bind),
         stop_timeout=settings.stop_timeout,
+        extra_labels=settings.extra_labels,
     )
     return Context(
         settings=settings,

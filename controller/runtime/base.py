@@ -39,6 +39,7 @@ class ReplicaRequest:
     image: Image
     container_port: int
     env: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)  # beside ours
 
 
 class ReplicaState(enum.StrEnum):

@@ -63,6 +63,7 @@ def container_name(request: ReplicaRequest) -> str:
 def labels_for(request: ReplicaRequest) -> dict[str, str]:
     """The labels that make a container a replica the controller manages."""
     return {
+        **request.labels,
         LABEL_MANAGED: "true",
         LABEL_SERVICE: request.service,
         LABEL_COLOR: str(request.color),
