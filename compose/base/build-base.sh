@@ -37,17 +37,44 @@ if ! command -v debootstrap >/dev/null; then
     echo "debootstrap is missing: run scripts/setup first" >&2
     exit 1
 fi
+if ((EUID != 0)); then
+    echo "building $BASE_IMAGE needs root (debootstrap creates device nodes)" >&2
+    exit 1
+fi
+
+cleanup() {
+    # A debootstrap that fails half-way can leave /proc or /sys mounted in
+    # the tree; removing the tree through such a mount would reach the host.
+    local mount
+    while read -r mount; do
+        umount --lazy "$mount" || true
+    done < <(findmnt --list --noheadings --output TARGET | grep -F "$root/" | sort -r)
+    if findmnt --list --noheadings --output TARGET | grep -qF "$root/"; then
+        echo "left $root in place: something is still mounted in it" >&2
+        return
+    fi
+    rm -rf "$root"
+}
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/bgctl-base.XXXXXX")
-trap 'rm -rf "$root"' EXIT
+trap cleanup EXIT
 
+mirror_uri=$(mirror)
 echo "building $BASE_IMAGE from $SUITE with $PACKAGES"
-debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$root" "$(mirror)" >/dev/null
+if ! debootstrap --variant=minbase --include="$PACKAGES" \
+    "$SUITE" "$root" "$mirror_uri" >"$root.log" 2>&1; then
+    tail -n 20 "$root/debootstrap/debootstrap.log" "$root.log" >&2 2>/dev/null || true
+    rm -f "$root.log"
+    echo "debootstrap failed; the lines above are the end of its log" >&2
+    exit 1
+fi
+rm -f "$root.log"
 # Keep the image small: package lists and caches are not needed at run time.
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin \
     "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/locale/*
 tar -C "$root" -c . | docker import \
     --change 'ENV LANG=C.UTF-8' \
+    --change 'LABEL bgctl.base=true' \
     --change 'CMD ["/bin/bash"]' \
     - "$BASE_IMAGE" >/dev/null
 echo "built $BASE_IMAGE"
