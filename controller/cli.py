@@ -189,6 +189,36 @@ def history(
 
 
 @app.command()
+def down(
+    state_dir: Annotated[
+        Path, typer.Option(envvar="BGCTL_STATE_DIR", help="state directory")
+    ] = Path(".bgctl"),
+) -> None:
+    """Stop the proxy a stopped controller left serving and remove its replicas.
+
+    Run it after the controller itself has stopped; the store is kept, so a
+    later ``bgctl serve`` knows the services' history.
+    """
+    from controller.runtime.docker import DockerRuntime
+    from controller.store import Store
+    from proxy.haproxy import HAProxyDriver
+
+    database = state_dir / "bgctl.db"
+    if not database.exists():
+        typer.echo(f"error: no controller state in {state_dir}", err=True)
+        raise typer.Exit(EXIT_REFUSED)
+    store = Store(database)
+    names = {record.name for record in store.services()}
+    store.close()
+    runtime = DockerRuntime()
+    mine = [r for r in runtime.list_replicas() if r.service in names]
+    for replica in mine:
+        runtime.stop_replica(replica.container_id, 10.0)
+    HAProxyDriver(state_dir / "haproxy").stop()
+    typer.echo(f"proxy stopped; {len(mine)} replicas removed")
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON schema of a service spec."""
     from controller.spec import ServiceSpec
