@@ -1,6 +1,7 @@
 """Errors raised by proxy drivers.
 
     ProxyError
+    ├── InvalidRoutes       a route table the driver will not render
     ├── ConfigRejected      the proxy's own check refused a rendered file
     ├── ProxyUnavailable    the process or its control socket is gone
     └── CommandFailed       the runtime API answered a command with an error
@@ -9,6 +10,10 @@
 
 class ProxyError(Exception):
     """Root of every error a proxy driver raises."""
+
+
+class InvalidRoutes(ProxyError, ValueError):
+    """A route table holds a value the driver cannot hand to the proxy."""
 
 
 class ConfigRejected(ProxyError):
