@@ -206,7 +206,8 @@ class HAProxyDriver:
         os.replace(self.files.candidate, self.files.config)
         try:
             processes = self.process.reload()
-        except ProxyError:
+        except ProxyError as exc:
+            log.error("haproxy reload failed, the old worker serves on: %s", exc)
             self._restore(previous)
             raise
 
@@ -245,7 +246,8 @@ class HAProxyDriver:
         write_atomically(self.files.candidate, self._render(table))
         try:
             check_config(self.haproxy_bin, self.files.candidate)
-        except ConfigRejected:
+        except ConfigRejected as exc:
+            log.error("haproxy refused the rendered configuration: %s", exc)
             self.files.candidate.unlink(missing_ok=True)
             raise
 

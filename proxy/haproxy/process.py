@@ -44,7 +44,7 @@ def check_config(binary: str, config: Path) -> None:
     """Run ``haproxy -c`` on ``config``; raise ConfigRejected if it fails."""
     try:
         done = subprocess.run(
-            [binary, "-c", "-q", "-f", str(config)],
+            [binary, "-c", "-f", str(config)],
             capture_output=True,
             text=True,
             timeout=30,

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
+
+import httpx
+
+from proxy.haproxy.policies import wait_for
 from proxy.routes import Color, Endpoint
-from tests.proxy.haproxy_harness import Stack
+from tests.proxy.haproxy_harness import LOCALHOST, Stack
+
+MAX_REQUESTS = 2000
+MAX_SECONDS = 20.0
 
 
 def test_live_answers_blue_with_a_blue_header(stack: Stack) -> None:
@@ -15,3 +25,128 @@ def test_live_answers_blue_with_a_blue_header(stack: Stack) -> None:
         Endpoint.LIVE: Color.BLUE,
         Endpoint.PREVIEW: Color.GREEN,
     }
+
+
+def test_flip_to_green_goes_through_the_runtime_api_without_reload(
+    stack: Stack,
+) -> None:
+    worker = stack.driver.worker_pid()
+
+    stack.driver.apply(stack.table(stack.routes(live=Color.GREEN, preview=Color.BLUE)))
+
+    name, header = stack.answer_of(Endpoint.LIVE)
+    assert name.startswith("green-")
+    assert header == "green"
+    assert stack.driver.worker_pid() == worker
+    assert stack.driver.served_colors("web")[Endpoint.LIVE] is Color.GREEN
+
+
+def test_preview_moves_independently_of_live(stack: Stack) -> None:
+    stack.driver.apply(stack.table(stack.routes(live=Color.BLUE, preview=Color.BLUE)))
+    assert stack.answer_of(Endpoint.PREVIEW)[1] == "blue"
+    assert stack.answer_of(Endpoint.LIVE)[1] == "blue"
+
+    stack.driver.apply(stack.table(stack.routes(live=Color.BLUE, preview=None)))
+    assert stack.get(Endpoint.PREVIEW).status_code == 503
+    assert stack.answer_of(Endpoint.LIVE)[1] == "blue"
+    assert stack.driver.served_colors("web") == {
+        Endpoint.LIVE: Color.BLUE,
+        Endpoint.PREVIEW: None,
+    }
+
+
+def test_blue_and_green_frontends_answer_their_colour_whatever_live_is(
+    stack: Stack,
+) -> None:
+    for live in (Color.BLUE, Color.GREEN, None):
+        stack.driver.apply(stack.table(stack.routes(live=live, preview=None)))
+
+        assert {stack.answer_of(Endpoint.BLUE)[1] for _ in range(4)} == {"blue"}
+        assert {stack.answer_of(Endpoint.GREEN)[1] for _ in range(4)} == {"green"}
+
+
+def test_applying_the_same_table_twice_changes_nothing(stack: Stack) -> None:
+    worker = stack.driver.worker_pid()
+    before = stack.driver.runtime.servers()
+
+    stack.driver.apply(stack.table())
+    stack.driver.apply(stack.table())
+
+    assert stack.driver.runtime.servers() == before
+    assert stack.driver.worker_pid() == worker
+
+
+def test_requests_across_many_flips_all_succeed(stack: Stack) -> None:
+    results: Counter[str] = Counter()
+    done = threading.Event()
+    url = f"http://{LOCALHOST}:{stack.ports[Endpoint.LIVE]}/"
+    loops = [
+        threading.Thread(target=hammer, args=(url, results, done, keep_alive))
+        for keep_alive in (True, False)
+    ]
+    for loop in loops:
+        loop.start()
+
+    for flip in range(20):
+        live = Color.GREEN if flip % 2 == 0 else Color.BLUE
+        stack.driver.apply(stack.table(stack.routes(live=live, preview=live.other)))
+        time.sleep(0.05)
+    done.set()
+    for loop in loops:
+        loop.join(timeout=MAX_SECONDS + 5)
+
+    failures = {key: n for key, n in results.items() if not key.startswith("2")}
+    assert failures == {}
+    assert {"200 blue", "200 green"} <= set(results)
+    assert sum(results.values()) >= 100
+
+
+def hammer(
+    url: str, results: Counter[str], done: threading.Event, keep_alive: bool
+) -> None:
+    """GET ``url`` until told to stop, at most MAX_REQUESTS times or MAX_SECONDS."""
+    deadline = time.monotonic() + MAX_SECONDS
+    limits = httpx.Limits(max_keepalive_connections=1 if keep_alive else 0)
+    with httpx.Client(trust_env=False, timeout=5.0, limits=limits) as client:
+        for _ in range(MAX_REQUESTS):
+            if done.is_set() or time.monotonic() > deadline:
+                return
+            try:
+                response = client.get(url)
+            except httpx.HTTPError as exc:
+                results[f"error {type(exc).__name__}"] += 1
+                continue
+            results[
+                f"{response.status_code} {response.headers.get('X-Bgctl-Color')}"
+            ] += 1
+
+
+def test_a_drained_request_finishes_and_is_counted(stack: Stack) -> None:
+    slow: dict[str, httpx.Response] = {}
+    request = threading.Thread(
+        target=lambda: slow.update(r=stack.get(Endpoint.LIVE, "/slow?seconds=1.5"))
+    )
+    request.start()
+    in_flight = wait_for(
+        lambda: True if stack.driver.sessions("web", Color.BLUE) == 1 else None, 2.0
+    )
+
+    stack.driver.apply(stack.table(stack.routes(live=Color.GREEN, preview=Color.BLUE)))
+
+    assert in_flight
+    assert stack.answer_of(Endpoint.LIVE)[1] == "green"
+    assert stack.driver.sessions("web", Color.BLUE) == 1
+    request.join(timeout=5)
+    assert slow["r"].status_code == 200
+    assert slow["r"].headers["X-Bgctl-Color"] == "blue"
+    assert stack.driver.sessions("web", Color.BLUE) == 0
+
+
+def test_a_refused_connection_is_retried_on_another_replica(stack: Stack) -> None:
+    dead = stack.replicas["blue-a"]
+    dead.shutdown()
+    dead.server_close()
+
+    answers = {stack.answer_of(Endpoint.BLUE)[0] for _ in range(10)}
+
+    assert answers == {"blue-b"}
