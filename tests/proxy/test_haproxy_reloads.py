@@ -176,3 +176,15 @@ def test_a_start_with_a_refused_configuration_runs_nothing(
 def stack_table(*services: ServiceRoutes) -> RouteTable:
     """A table of the given routes."""
     return RouteTable(services={routes.service: routes for routes in services})
+
+
+def test_a_proxy_started_without_services_serves_one_added_later(
+    stack: Stack, make_driver: Callable[..., HAProxyDriver]
+) -> None:
+    stack.driver.stop()
+    stack.driver = make_driver()
+    stack.driver.start(RouteTable())
+
+    stack.driver.apply(stack.table())
+
+    assert stack.answer_of(Endpoint.LIVE)[1] == "blue"
