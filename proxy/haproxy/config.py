@@ -9,6 +9,7 @@ say "drain", and the runtime API moves them to drain right after a load.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from proxy.haproxy.layout import (
     ServerState,
     backend_plan,
     proxy_name,
+    skeleton,
 )
 from proxy.routes import COLOR_HEADER, Address, Endpoint, RouteTable, ServiceRoutes
 
@@ -44,6 +46,16 @@ def render_config(table: RouteTable, paths: ConfigPaths) -> str:
     for name in sorted(table.services):
         sections.extend(service_sections(table.services[name], table.bind))
     return "\n".join(sections)
+
+
+def skeleton_digest(table: RouteTable, paths: ConfigPaths) -> str:
+    """A digest of the configuration of ``table`` without replicas or colours.
+
+    It changes exactly when a reload is needed: for a new service, port,
+    slot count or health path, and for a new version of this renderer.
+    """
+    text = render_config(skeleton(table), paths)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def header() -> str:

@@ -18,17 +18,16 @@ as usual. A master that no longer answers is killed and replaced.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from proxy.errors import CommandFailed, ConfigRejected, ProxyError, ProxyUnavailable
-from proxy.haproxy.config import ConfigPaths, render_config
-from proxy.haproxy.layout import color_of, proxy_name, skeleton, table_plan
+from proxy.haproxy.config import ConfigPaths, render_config, skeleton_digest
+from proxy.haproxy.files import DriverFiles, read_text, write_atomically
+from proxy.haproxy.layout import color_of, proxy_name, table_plan
 from proxy.haproxy.normalize import normalize_table
 from proxy.haproxy.policies import wait_for
 from proxy.haproxy.process import HAProxyProcess, ProcessPaths, check_config
@@ -37,37 +36,6 @@ from proxy.haproxy.sync import mismatches, sync_commands
 from proxy.routes import Color, Endpoint, RouteTable
 
 log = logging.getLogger(__name__)
-
-MAX_SOCKET_PATH = 90
-"""Unix socket paths stop at 107 bytes and HAProxy binds to ``<path>.<pid>.tmp``."""
-
-
-@dataclass(frozen=True)
-class DriverFiles:
-    """Every file the driver keeps in its directory."""
-
-    config: Path
-    candidate: Path
-    admin_socket: Path
-    master_socket: Path
-    pidfile: Path
-    state_file: Path
-    shape: Path
-    log: Path
-
-    @classmethod
-    def under(cls, home: Path) -> DriverFiles:
-        """The files of a driver whose directory is ``home``."""
-        return cls(
-            config=home / "haproxy.cfg",
-            candidate=home / "haproxy.cfg.new",
-            admin_socket=home / "admin.sock",
-            master_socket=home / "master.sock",
-            pidfile=home / "haproxy.pid",
-            state_file=home / "server-state",
-            shape=home / "shape.sha256",
-            log=home / "haproxy.log",
-        )
 
 
 class HAProxyDriver:
@@ -83,7 +51,7 @@ class HAProxyDriver:
     ) -> None:
         self.home = Path(state_dir).resolve() / "haproxy"
         self.files = DriverFiles.under(self.home)
-        check_socket_path(self.files.admin_socket)
+        self.paths = ConfigPaths(self.files.admin_socket, self.files.state_file)
         self.haproxy_bin = haproxy_bin
         self.timeout = timeout
         self.stop_grace = stop_grace
@@ -116,7 +84,7 @@ class HAProxyDriver:
         """Stop HAProxy gracefully, also one a previous controller left."""
         with self._lock:
             if self.process.pid is None:
-                self.process.pid = self.process.find_running()
+                self.process.adopt()
             self.process.stop(self.stop_grace)
             self._shape = self._table = None
 
@@ -175,15 +143,20 @@ class HAProxyDriver:
         # 3. Put the configuration in place, start, wait for the worker.
         os.replace(self.files.candidate, self.files.config)
         processes = self.process.start()
-        self._wait_for_worker(processes.workers[0])
+        try:
+            self._wait_for_worker(processes.workers[0])
 
-        # 4. Drain what a configuration cannot drain, and check the result.
-        self._sync(table)
+            # 4. Drain what a configuration cannot drain, and check the result.
+            self._sync(table)
+        except ProxyError:
+            log.error("haproxy started but did not take its routes; stopping it")
+            self.process.kill()
+            raise
         self._remember(table)
         log.info("haproxy serving, worker %s", processes.workers[0])
 
     def _apply(self, table: RouteTable) -> None:
-        if self._shape == shape_digest(self._render(skeleton(table))):
+        if self._shape == skeleton_digest(table, self.paths):
             self._sync(table)
             self._log_flips(table)
             self._remember(table)
@@ -202,7 +175,7 @@ class HAProxyDriver:
         write_atomically(self.files.state_file, self.runtime.servers_state())
 
         # 3. Swap the configuration in and reload, undoing the swap on failure.
-        previous = self.files.config.read_text()
+        previous = read_text(self.files.config)
         os.replace(self.files.candidate, self.files.config)
         try:
             processes = self.process.reload()
@@ -218,9 +191,10 @@ class HAProxyDriver:
         self._remember(table)
         log.info("haproxy reloaded, worker %s", processes.workers[0])
 
-    def _restore(self, previous: str) -> None:
+    def _restore(self, previous: str | None) -> None:
         """Put the last loaded configuration back after a failed reload."""
-        write_atomically(self.files.config, previous)
+        if previous is not None:
+            write_atomically(self.files.config, previous)
         if self._table is None:
             return
         try:
@@ -243,7 +217,7 @@ class HAProxyDriver:
                 raise CommandFailed("set server", "; ".join(wrong))
 
     def _write_candidate(self, table: RouteTable) -> None:
-        write_atomically(self.files.candidate, self._render(table))
+        write_atomically(self.files.candidate, render_config(table, self.paths))
         try:
             check_config(self.haproxy_bin, self.files.candidate)
         except ConfigRejected as exc:
@@ -272,15 +246,12 @@ class HAProxyDriver:
             raise ProxyUnavailable(f"haproxy master {self.process.pid} has died")
 
     def _remember(self, table: RouteTable) -> None:
-        self._shape = shape_digest(self._render(skeleton(table)))
+        self._shape = skeleton_digest(table, self.paths)
         self._table = table
         write_atomically(self.files.shape, self._shape + "\n")
 
     def _read_shape(self) -> str | None:
-        try:
-            return self.files.shape.read_text().strip() or None
-        except OSError:
-            return None
+        return (read_text(self.files.shape) or "").strip() or None
 
     def _log_flips(self, table: RouteTable) -> None:
         before = self._table.services if self._table else {}
@@ -295,10 +266,6 @@ class HAProxyDriver:
                     extra={"service": name, "color": routes.live},
                 )
 
-    def _render(self, table: RouteTable) -> str:
-        paths = ConfigPaths(self.files.admin_socket, self.files.state_file)
-        return render_config(table, paths)
-
     def _process_paths(self) -> ProcessPaths:
         files = self.files
         return ProcessPaths(files.config, files.master_socket, files.pidfile, files.log)
@@ -312,24 +279,3 @@ def single_color(servers: Iterable[ServerStatus], backend: str) -> Color | None:
         if status.backend == backend and status.takes_new_requests
     }
     return colors.pop() if len(colors) == 1 else None
-
-
-def shape_digest(skeleton_config: str) -> str:
-    """A digest of the configuration rendered for a table's skeleton."""
-    return hashlib.sha256(skeleton_config.encode()).hexdigest()
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file."""
-    temp = path.with_name(f"{path.name}.tmp")
-    temp.write_text(text)
-    os.replace(temp, path)
-
-
-def check_socket_path(path: Path) -> None:
-    """A socket path must fit the kernel's limit with HAProxy's suffix."""
-    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
-        raise ValueError(
-            f"state directory is too deep for a unix socket: {str(path)!r} is "
-            f"longer than {MAX_SOCKET_PATH} bytes"
-        )

@@ -155,7 +155,9 @@ class HAProxyProcess:
         for signum, patience in steps:
             if self._signal_and_wait(pid, signum, patience):
                 break
-            log.warning("haproxy master %s ignored %s", pid, signum.name)
+            log.warning(
+                "haproxy master %s still runs %ss after %s", pid, patience, signum.name
+            )
         self.kill()
         log.info("haproxy master %s stopped", pid, extra={"pid": pid})
 
