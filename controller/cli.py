@@ -214,7 +214,7 @@ def down(
     mine = [r for r in runtime.list_replicas() if r.service in names]
     for replica in mine:
         runtime.stop_replica(replica.container_id, 10.0)
-    HAProxyDriver(state_dir / "haproxy").stop()
+    HAProxyDriver(state_dir).stop()
     typer.echo(f"proxy stopped; {len(mine)} replicas removed")
 
 

@@ -1,10 +1,10 @@
 """Errors raised by proxy drivers.
 
-    ProxyError
-    ├── InvalidRoutes       a route table the driver will not render
-    ├── ConfigRejected      the proxy's own check refused a rendered file
-    ├── ProxyUnavailable    the process or its control socket is gone
-    └── CommandFailed       the runtime API answered a command with an error
+ProxyError
+├── InvalidRoutes       a route table the driver will not render
+├── ConfigRejected      the proxy's own check refused a rendered file
+├── ProxyUnavailable    the process or its control socket is gone
+└── CommandFailed       the runtime API answered a command with an error
 """
 
 

@@ -1,7 +1,6 @@
 """Fixtures shared by every test folder."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -9,6 +8,6 @@ from tests.harness import Controller, controller_fixture
 
 
 @pytest.fixture
-def controller(tmp_path: Path) -> Iterator[Controller]:
+def controller() -> Iterator[Controller]:
     """A real controller process with its own state, proxy and services."""
-    yield from controller_fixture(tmp_path)
+    yield from controller_fixture()

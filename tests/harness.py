@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -193,7 +195,7 @@ class Controller:
 def cleanup(controller: Controller, client: docker.DockerClient) -> None:
     """Stop the controller and its proxy; remove the test's containers."""
     controller.kill(signal.SIGTERM)
-    stop_proxy(controller.state_dir / "haproxy")
+    stop_proxy(controller.state_dir)
     for container in client.containers.list(
         all=True, filters={"label": [f"{TEST_LABEL}=true", "bgctl.managed=true"]}
     ):
@@ -220,14 +222,18 @@ def serving(controller: Controller, service: str, endpoint: str) -> tuple[str, s
     return response.text.strip(), response.headers.get("x-bgctl-color", "")
 
 
-def controller_fixture(tmp_path: Path) -> Iterator[Controller]:
-    """Start a controller for one test and clean up after it."""
+def controller_fixture() -> Iterator[Controller]:
+    """Start a controller for one test and clean up after it.
+
+    The state directory is short on purpose: HAProxy's sockets live in it,
+    and a unix socket path must stay under about a hundred bytes.
+    """
     client = engine()
     require_images(client, SAMPLE_IMAGES)
-    controller = Controller(tmp_path / "state")
-    controller.state_dir.mkdir()
+    controller = Controller(Path(tempfile.mkdtemp(prefix="bgctl-")))
     try:
         controller.start()
         yield controller
     finally:
         cleanup(controller, client)
+        shutil.rmtree(controller.state_dir, ignore_errors=True)

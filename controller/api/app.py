@@ -37,7 +37,7 @@ def default_driver(settings: Settings) -> ProxyDriver:
     """An HAProxy of the controller's own, under the state directory."""
     from proxy.haproxy import HAProxyDriver
 
-    return HAProxyDriver(settings.state_dir / "haproxy", settings.haproxy_bin)
+    return HAProxyDriver(settings.state_dir, settings.haproxy_bin)
 
 
 def create_app(

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from controller.errors import BgctlError
@@ -41,16 +42,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = list(exc.errors())
-        field, message, value = describe_validation(errors)
-        body = error_body(
-            "invalid_input",
-            message,
-            field=field,
-            value=_plain(value),
-            count=len(errors),
-        )
-        return JSONResponse(body, status_code=422)
+        return _validation_response(list(exc.errors()))
+
+    @app.exception_handler(ValidationError)
+    async def _invalid_spec(request: Request, exc: ValidationError) -> JSONResponse:
+        return _validation_response(list(exc.errors()))
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
@@ -68,6 +64,14 @@ def install(app: FastAPI) -> None:
             error_body("internal", f"internal error: {type(exc).__name__}"),
             status_code=500,
         )
+
+
+def _validation_response(errors: list[Any]) -> JSONResponse:
+    field, message, value = describe_validation(errors)
+    body = error_body(
+        "invalid_input", message, field=field, value=_plain(value), count=len(errors)
+    )
+    return JSONResponse(body, status_code=422)
 
 
 def _plain(value: Any) -> Any:

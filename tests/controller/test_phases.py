@@ -1,5 +1,7 @@
 """The release lifecycle allows exactly the documented transitions."""
 
+import itertools
+
 import pytest
 
 from controller.phases import IllegalTransition, Phase, check_transition
@@ -15,7 +17,7 @@ def test_the_happy_path_is_allowed() -> None:
         Phase.LIVE,
         Phase.SUPERSEDED,
     ]
-    for current, target in zip(path, path[1:], strict=False):
+    for current, target in itertools.pairwise(path):
         check_transition("r1", current, target)
 
 

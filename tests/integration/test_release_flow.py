@@ -133,8 +133,10 @@ def test_a_restarted_controller_keeps_services_live_colours_and_history(
     before = controller.status(name)
     history = controller.api("GET", f"/api/v1/services/{name}/releases").json()
 
+    live_url = before["endpoints"]["live"] + "/version"
     controller.kill()
-    assert serving(controller, name, "live") == ("v2", "green")
+    answer = get(live_url)
+    assert (answer.text.strip(), answer.headers["x-bgctl-color"]) == ("v2", "green")
     controller.start()
 
     after = controller.status(name)

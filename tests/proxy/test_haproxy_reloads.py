@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from proxy.errors import ConfigRejected, ProxyUnavailable
 from proxy.haproxy import HAProxyDriver
 from proxy.haproxy.layout import ServerState
+from proxy.haproxy.policies import wait_for
 from proxy.routes import Color, Endpoint, RouteTable, ServiceRoutes
 from tests.proxy.haproxy_harness import (
     LOCALHOST,
@@ -188,3 +191,24 @@ def test_a_proxy_started_without_services_serves_one_added_later(
     stack.driver.apply(stack.table())
 
     assert stack.answer_of(Endpoint.LIVE)[1] == "blue"
+
+
+def test_a_request_in_flight_across_a_reload_finishes_and_is_counted(
+    stack: Stack,
+) -> None:
+    slow: dict[str, httpx.Response] = {}
+    request = threading.Thread(
+        target=lambda: slow.update(r=stack.get(Endpoint.LIVE, "/slow?seconds=1.5"))
+    )
+    request.start()
+    in_flight = wait_for(
+        lambda: True if stack.driver.sessions("web", Color.BLUE) == 1 else None, 2.0
+    )
+
+    stack.driver.apply(stack.table(stack.routes(), second_service(stack)))
+
+    assert in_flight
+    assert stack.driver.sessions("web", Color.BLUE) == 1
+    request.join(timeout=5)
+    assert slow["r"].status_code == 200
+    assert stack.driver.sessions("web", Color.BLUE) == 0
