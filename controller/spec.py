@@ -86,6 +86,29 @@ class SmokeCheck(_Model):
         return value.upper()
 
 
+class Gate(_Model):
+    """Probes through a frontend for a while, and the limits they must keep.
+
+    Only 5xx answers and failed requests count as errors. A window with
+    fewer than ``min_samples`` answered probes is inconclusive, never a pass.
+    """
+
+    duration: Duration = Field(default=0.0, ge=0, le=3600)
+    interval: Duration = Field(default=0.5, gt=0, le=60)
+    path: str = "/"
+    max_error_rate: float = Field(default=0.01, ge=0, le=1)
+    max_p95: Duration = Field(default=1.0, gt=0)
+    max_p95_ratio: float | None = Field(default=None, gt=0)
+    min_samples: int = Field(default=5, ge=1)
+
+    _path = field_validator("path")(_check_path)
+
+    @property
+    def is_enabled(self) -> bool:
+        """Whether the gate runs at all."""
+        return self.duration > 0
+
+
 class Endpoints(_Model):
     """The ports of 127.0.0.1 (or the proxy's bind address) per frontend."""
 
@@ -124,7 +147,16 @@ class ServiceSpec(_Model):
     env: dict[str, str] = Field(default_factory=dict)
     endpoints: Endpoints
     smoke: list[SmokeCheck] = Field(default_factory=lambda: [SmokeCheck()])
+    analysis: Gate = Field(
+        default=Gate(), description="probes of preview, compared with live"
+    )
+    post_verify: Gate = Field(
+        default=Gate(), description="probes of live after the flip; a breach flips back"
+    )
     auto_promote: bool = False
+    auto_promote_after: Duration | None = Field(default=None, ge=0, le=86400)
+    standby_ttl: Duration = Field(default=600.0, ge=0, le=7 * 86400)
+    progress_deadline: Duration = Field(default=600.0, gt=0, le=86400)
 
     @field_validator("name")
     @classmethod
