@@ -9,12 +9,15 @@ and hangs up; whether it worked shows in the next ``show proc``.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from proxy.errors import ProxyUnavailable
 from proxy.haproxy.cli import CliSession
+
+log = logging.getLogger(__name__)
 
 _MASTER_LINE = re.compile(r"^(\d+)\s+master\s+(\d+)(?:\s+\[failed:\s*(\d+)\])?")
 _WORKER_LINE = re.compile(r"^(\d+)\s+worker\b")
@@ -81,8 +84,22 @@ class MasterCli:
         with self.session() as cli:
             cli.tell("reload")
 
-    def ask_every_worker(self, command: str) -> dict[int, str]:
-        """Each worker's answer to ``command``, old workers included."""
+    def ask_worker(self, pid: int, command: str) -> str:
+        """One worker's answer to ``command``."""
         with self.session() as cli:
-            table = parse_show_proc(cli.ask("show proc"))
-            return {pid: cli.ask(f"@!{pid} {command}") for pid in table.every_worker}
+            return cli.ask(f"@!{pid} {command}")
+
+    def ask_every_worker(self, command: str) -> dict[int, str]:
+        """Each worker's answer to ``command``, old workers included.
+
+        An old worker may exit between ``show proc`` and the question, and
+        the master then hangs up; such a worker simply has no answer.
+        """
+        table = self.processes()
+        answers = {pid: self.ask_worker(pid, command) for pid in table.workers}
+        for pid in table.old_workers:
+            try:
+                answers[pid] = self.ask_worker(pid, command)
+            except ProxyUnavailable:
+                log.debug("old haproxy worker %s left before answering", pid)
+        return answers
