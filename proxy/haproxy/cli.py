@@ -34,7 +34,6 @@ class CliSession:
         self.path = path
         self.timeout = timeout
         self.patience = patience
-        self.prompt = ""
         self._sock: socket.socket | None = None
 
     def __enter__(self) -> CliSession:
@@ -57,8 +56,12 @@ class CliSession:
             raise ProxyUnavailable(
                 f"cannot reach HAProxy at {self.path}: {exc}"
             ) from exc
-        self._send("prompt")
-        self._read_answer()
+        try:
+            self._send("prompt")
+            self._read_answer()
+        except ProxyUnavailable:
+            self.close()
+            raise
 
     def ask(self, command: str) -> str:
         """Send one command and return its answer without the prompt."""
@@ -99,7 +102,6 @@ class CliSession:
     def _read_answer(self) -> str:
         raw = self._read_until_prompt(allow_close=False)
         match = PROMPT.search(raw)
-        self.prompt = match.group(0).decode().strip() if match else ""
         body = raw[: match.start()] if match else raw
         return body.decode(errors="replace").strip("\n")
 

@@ -68,13 +68,17 @@ class HAProxyDriver:
         with self._lock:
             table = normalize_table(table)
             self.home.mkdir(parents=True, exist_ok=True)
+
+            # 1. Forget a master started here that has died since.
             if self.process.pid is not None and not self.process.is_alive():
-                log.warning(
-                    "haproxy master %s has died; starting anew", self.process.pid
-                )
+                log.warning("haproxy master %s died; starting anew", self.process.pid)
                 self.process.kill()
+
+            # 2. Adopt one a previous controller left, with the shape it loaded.
             if self.process.pid is None and self.process.adopt() is not None:
                 self._shape = self._read_shape()
+
+            # 3. Bring the running one to the table, or start a new one.
             if self.process.pid is None:
                 self._start_fresh(table)
             else:
