@@ -199,6 +199,7 @@ def down(
     Run it after the controller itself has stopped; the store is kept, so a
     later ``bgctl serve`` knows the services' history.
     """
+    from controller.runtime.base import LABEL_CONTROLLER
     from controller.runtime.docker import DockerRuntime
     from controller.store import Store
     from proxy.haproxy import HAProxyDriver
@@ -208,10 +209,10 @@ def down(
         typer.echo(f"error: no controller state in {state_dir}", err=True)
         raise typer.Exit(EXIT_REFUSED)
     store = Store(database)
-    names = {record.name for record in store.services()}
+    scope = {LABEL_CONTROLLER: store.controller_id()}
     store.close()
-    runtime = DockerRuntime()
-    mine = [r for r in runtime.list_replicas() if r.service in names]
+    runtime = DockerRuntime(scope=scope)
+    mine = runtime.list_replicas()
     for replica in mine:
         runtime.stop_replica(replica.container_id, 10.0)
     HAProxyDriver(state_dir).stop()

@@ -13,6 +13,7 @@ class Phase(enum.StrEnum):
     VERIFYING = "Verifying"  # preview points at the idle colour, smoke checks
     AWAITING_PROMOTION = "AwaitingPromotion"  # verified, waiting for a human
     PROMOTING = "Promoting"  # live flipping to the new colour, confirming
+    POST_VERIFYING = "PostVerifying"  # live on it, watched; a breach flips back
     LIVE = "Live"  # serving live traffic
     SUPERSEDED = "Superseded"  # was live; a newer release took over
     FAILED = "Failed"  # stopped by an error; live never moved to it
@@ -37,6 +38,7 @@ _IN_FLIGHT = frozenset(
         Phase.VERIFYING,
         Phase.AWAITING_PROMOTION,
         Phase.PROMOTING,
+        Phase.POST_VERIFYING,
     }
 )
 
@@ -47,7 +49,8 @@ _TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     Phase.DEPLOYING: frozenset({Phase.VERIFYING, *_STOPPED}),
     Phase.VERIFYING: frozenset({Phase.AWAITING_PROMOTION, Phase.PROMOTING, *_STOPPED}),
     Phase.AWAITING_PROMOTION: frozenset({Phase.PROMOTING, *_STOPPED}),
-    Phase.PROMOTING: frozenset({Phase.LIVE, *_STOPPED}),
+    Phase.PROMOTING: frozenset({Phase.POST_VERIFYING, Phase.LIVE, *_STOPPED}),
+    Phase.POST_VERIFYING: frozenset({Phase.LIVE, Phase.ROLLED_BACK, *_STOPPED}),
     Phase.LIVE: frozenset({Phase.SUPERSEDED, Phase.ROLLED_BACK}),
     # A rollback makes the release it returns to live again.
     Phase.SUPERSEDED: frozenset({Phase.LIVE}),

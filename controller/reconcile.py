@@ -3,7 +3,8 @@
 A controller may have died anywhere. The store is the truth about what was
 decided; the engine is the truth about what runs. Reconciling:
 
-1. fails every release that was mid-step (one awaiting promotion waits on),
+1. fails every release that was mid-step (one awaiting promotion waits on,
+   one being watched is watched again),
 2. refreshes each colour's replica addresses from the engine,
 3. starts (or adopts) the proxy with the stored live colours,
 4. removes labelled containers that no stored release accounts for.
@@ -23,6 +24,9 @@ from proxy.routes import Color
 log = logging.getLogger(__name__)
 
 SYSTEM = "bgctl"
+
+# Waiting for a person, or watching live: both pick up where they were.
+RESUMABLE = (Phase.AWAITING_PROMOTION, Phase.POST_VERIFYING)
 
 
 async def reconcile(
@@ -64,7 +68,7 @@ async def reconcile(
 
 def _fail_interrupted(store: Store, service: str) -> None:
     release = store.in_flight(service)
-    if release is None or release.phase is Phase.AWAITING_PROMOTION:
+    if release is None or release.phase in RESUMABLE:
         return
     slot = store.slot(service, release.color)
     if slot.release_id == release.id:

@@ -82,6 +82,10 @@ class Router:
                 log.error("proxy refused the route table: %s", exc)
                 raise OperationFailed(f"the proxy refused the change: {exc}") from exc
 
+    async def is_running(self) -> bool:
+        """Whether the proxy answers on its control channel."""
+        return await asyncio.to_thread(self._driver.is_running)
+
     async def sessions(self, service: str, color: Color) -> int:
         """Requests in flight to a colour of a service."""
         return await asyncio.to_thread(self._driver.sessions, service, color)

@@ -150,15 +150,20 @@ class Steps:
             lines.append(f"smoke check {check.method} {check.path}: {result.status}")
         return lines
 
+    def endpoint_url(self, service: str, endpoint: str, path: str = "/") -> str:
+        """The URL of a path on one of a service's frontends."""
+        record = self.store.service(service)
+        if record is None:
+            raise StepFailed(f'service "{service}" is no longer registered')
+        port = record.spec.endpoints.by_endpoint()[Endpoint(endpoint)]
+        return f"http://{self.proxy_host}:{port}{path}"
+
     # Promoting ---------------------------------------------------------------
 
     async def flip(self, service: str, color: Color) -> ProbeResult:
         """Send live traffic to ``color`` and confirm the proxy serves it."""
         await self.router.apply({service: color})
-        record = self.store.service(service)
-        assert record is not None
-        port = record.spec.endpoints.by_endpoint()[Endpoint.LIVE]
-        url = f"http://{self.proxy_host}:{port}/"
+        url = self.endpoint_url(service, "live")
         result = await confirm_color(self.client, url, color)
         if not (result.is_ok and result.color == color):
             raise StepFailed(

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS slots (
     color TEXT NOT NULL,
     release_id TEXT,
     replicas TEXT NOT NULL DEFAULT '[]',
+    standby_until REAL,
     PRIMARY KEY (service, color)
 );
 CREATE TABLE IF NOT EXISTS releases (
@@ -48,9 +49,12 @@ CREATE TABLE IF NOT EXISTS releases (
     spec TEXT NOT NULL,
     created_by TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    idempotency_key TEXT
 );
 CREATE INDEX IF NOT EXISTS releases_by_service ON releases(service, number);
+CREATE UNIQUE INDEX IF NOT EXISTS releases_by_key
+    ON releases(service, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     release_id TEXT NOT NULL REFERENCES releases(id),
@@ -60,6 +64,10 @@ CREATE TABLE IF NOT EXISTS events (
     reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_release ON events(release_id, id);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 
@@ -91,6 +99,7 @@ class SlotRecord:
     color: Color
     release_id: str | None
     replicas: tuple[tuple[str, Address], ...]  # (container id, address)
+    standby_until: float | None = None  # epoch seconds; retired after it
 
     @property
     def addresses(self) -> tuple[Address, ...]:
@@ -138,6 +147,18 @@ class Store:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+
+    def controller_id(self) -> str:
+        """This store's controller identity, made on first use and then kept."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT value FROM meta WHERE key = 'controller'"
+            ).fetchone()
+            if row is not None:
+                return str(row["value"])
+            made = secrets.token_hex(6)
+            db.execute("INSERT INTO meta VALUES ('controller', ?)", (made,))
+            return made
 
     def close(self) -> None:
         """Close the database file."""
@@ -235,10 +256,28 @@ class Store:
         )
         with self._tx() as db:
             db.execute(
-                "UPDATE slots SET release_id = ?, replicas = ? "
+                "UPDATE slots SET release_id = ?, replicas = ?, standby_until = NULL "
                 "WHERE service = ? AND color = ?",
                 (release_id, encoded, service, color.value),
             )
+
+    def set_standby(self, service: str, color: Color, until: float | None) -> None:
+        """Keep a colour warm until ``until`` (epoch seconds), or forever."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE slots SET standby_until = ? WHERE service = ? AND color = ?",
+                (until, service, color.value),
+            )
+
+    def expired_standbys(self, now_epoch: float) -> list[SlotRecord]:
+        """Colours whose standby window has passed."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM slots WHERE standby_until IS NOT NULL "
+                "AND standby_until <= ?",
+                (now_epoch,),
+            ).fetchall()
+        return [_slot(row) for row in rows]
 
     # Releases ---------------------------------------------------------------
 
@@ -250,6 +289,7 @@ class Store:
         color: Color,
         actor: str,
         reason: str,
+        idempotency_key: str | None = None,
     ) -> ReleaseRecord:
         """Store a new Pending release with the first line of its timeline."""
         stamp = now()
@@ -260,7 +300,7 @@ class Store:
                 (spec.name,),
             ).fetchone()
             db.execute(
-                "INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     release_id,
                     spec.name,
@@ -274,6 +314,7 @@ class Store:
                     actor,
                     stamp,
                     stamp,
+                    idempotency_key,
                 ),
             )
             _add_event(db, release_id, stamp, Phase.PENDING, actor, reason)
@@ -316,6 +357,25 @@ class Store:
         with self._lock:
             row = self._db.execute(
                 "SELECT * FROM releases WHERE id = ?", (release_id,)
+            ).fetchone()
+        return _release(row) if row else None
+
+    def release_by_key(self, service: str, key: str) -> ReleaseRecord | None:
+        """The release created with an idempotency key, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM releases WHERE service = ? AND idempotency_key = ?",
+                (service, key),
+            ).fetchone()
+        return _release(row) if row else None
+
+    def last_superseded(self, service: str) -> ReleaseRecord | None:
+        """The newest release that was live before the current one."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM releases WHERE service = ? AND phase = ? "
+                "ORDER BY number DESC LIMIT 1",
+                (service, Phase.SUPERSEDED.value),
             ).fetchone()
         return _release(row) if row else None
 
@@ -384,7 +444,13 @@ def _slot(row: sqlite3.Row) -> SlotRecord:
         (cid, Address(host, int(port)))
         for cid, host, port in json.loads(row["replicas"])
     )
-    return SlotRecord(row["service"], Color(row["color"]), row["release_id"], replicas)
+    return SlotRecord(
+        row["service"],
+        Color(row["color"]),
+        row["release_id"],
+        replicas,
+        row["standby_until"],
+    )
 
 
 def _release(row: sqlite3.Row) -> ReleaseRecord:

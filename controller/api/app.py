@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,21 +16,25 @@ from controller.api.context import Context
 from controller.reconcile import reconcile
 from controller.releases import ReleaseManager
 from controller.routing import Router
-from controller.runtime.base import ContainerRuntime
+from controller.runtime.base import LABEL_CONTROLLER, ContainerRuntime
 from controller.settings import Settings
+from controller.standby import StandbyKeeper
 from controller.steps import Steps, proxy_host
 from controller.store import Store
+from controller.supervisor import supervise
 from proxy.driver import ProxyDriver
 
 log = logging.getLogger(__name__)
 
 
-def default_runtime(settings: Settings) -> ContainerRuntime:
+def default_runtime(settings: Settings, scope: dict[str, str]) -> ContainerRuntime:
     """The Docker engine, publishing replicas on the configured host."""
     from controller.runtime.docker import DockerRuntime
 
     return DockerRuntime(
-        publish_host=settings.publish_host, stop_timeout=settings.stop_timeout
+        publish_host=settings.publish_host,
+        stop_timeout=settings.stop_timeout,
+        scope=scope,
     )
 
 
@@ -53,12 +58,17 @@ def create_app(
         app.state.context = ctx
         log.info("controller starting with state in %s", settings.state_dir)
         await reconcile(ctx.store, ctx.runtime, ctx.router, settings.stop_timeout)
+        ctx.releases.resume()
+        keeper = StandbyKeeper(ctx.steps, ctx.releases.lock)
+        duties = asyncio.create_task(supervise(ctx.router, keeper))
         ctx.is_ready = True
         log.info("controller ready on %s", settings.api_url)
         try:
             yield
         finally:
             ctx.is_ready = False
+            duties.cancel()
+            await asyncio.gather(duties, return_exceptions=True)
             await ctx.releases.close()
             await ctx.steps.client.aclose()
             ctx.store.close()
@@ -83,7 +93,8 @@ def _build(
     driver: ProxyDriver | None,
 ) -> Context:
     store = Store(settings.database)
-    engine = runtime or default_runtime(settings)
+    scope = {LABEL_CONTROLLER: store.controller_id()}
+    engine = runtime or default_runtime(settings, scope)
     router = Router(store, driver or default_driver(settings), settings.proxy_bind)
     steps = Steps(
         store=store,
@@ -92,7 +103,7 @@ def _build(
         client=httpx.AsyncClient(),
         proxy_host=proxy_host(settings.proxy_bind),
         stop_timeout=settings.stop_timeout,
-        extra_labels=settings.extra_labels,
+        extra_labels={**settings.extra_labels, **scope},
     )
     return Context(
         settings=settings,

@@ -10,7 +10,7 @@ from controller.api.context import Context, actor, context
 from controller.api.models import Release, ReleaseRequest
 from controller.api.presenters import release_out, release_path
 from controller.api.services import Name, found
-from controller.errors import NotFound
+from controller.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1/services/{service}/releases", tags=["releases"])
 
@@ -27,9 +27,22 @@ async def create_release(
 ) -> Release:
     """Ship an image to the idle colour; follow the release at its URL."""
     found(ctx, service)
-    release = await ctx.releases.create(service, body.image, actor(request))
+    key = _idempotency_key(request)
+    release, is_new = await ctx.releases.create(
+        service, body.image, actor(request), key
+    )
+    response.status_code = 202 if is_new else 200
     response.headers["Location"] = release_path(release)
     return release_out(ctx, release, with_timeline=True)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not key or len(key) > 200 or not key.isprintable():
+        raise InvalidInput("Idempotency-Key", key, "must be 1-200 printable characters")
+    return key
 
 
 @router.get("", response_model=list[Release])

@@ -16,7 +16,7 @@ from controller.api.models import (
     ServiceStatus,
     ServiceSummary,
 )
-from controller.api.presenters import release_out
+from controller.api.presenters import release_out, release_path
 from controller.errors import Conflict, InvalidInput, NotFound, OperationFailed
 from controller.probes import local_host, probe, replica_url
 from controller.routing import preview_color
@@ -118,12 +118,21 @@ async def rollback(
     service: Name,
     ctx: Ctx,
     request: Request,
+    response: Response,
     body: Annotated[RollbackRequest | None, Body()] = None,
 ) -> Release:
-    """Flip live back to the standby colour; returns the release live again."""
+    """Send live back to the previous release.
+
+    200 with the release live again when the standby colour was warm (a
+    flip); 202 with a new release when it had been retired, which deploys
+    the previous image again and promotes it.
+    """
     found(ctx, service)
     to = body.color if body else None
-    release = await ctx.releases.rollback(service, actor(request), to)
+    release, flipped = await ctx.releases.rollback(service, actor(request), to)
+    if not flipped:
+        response.status_code = 202
+        response.headers["Location"] = release_path(release)
     return release_out(ctx, release, with_timeline=True)
 
 

@@ -15,6 +15,7 @@ LABEL_SERVICE = "bgctl.service"
 LABEL_COLOR = "bgctl.color"
 LABEL_RELEASE = "bgctl.release"
 LABEL_REPLICA = "bgctl.replica"
+LABEL_CONTROLLER = "bgctl.controller"  # the controller that owns it
 LABEL_IMAGE = "bgctl.image"  # the reference the release asked for
 LABEL_PORT = "bgctl.port"  # the container port the proxy reaches
 

@@ -58,10 +58,14 @@ class DockerRuntime:
         network: str | None = None,
         stop_timeout: float = 10.0,
         start_grace: float = 1.0,
+        scope: Mapping[str, str] | None = None,
     ) -> None:
         self._owns_client = client is None
         self._client = client if client is not None else engine.connect()
         self._network = network
+        # Labels that mark this controller's containers among others' on
+        # the same engine; listing sees only containers that carry them.
+        self._scope = dict(scope or {})
         self._stop_timeout = stop_timeout
         self._launcher = Launcher(self._client, publish_host, network, start_grace)
         self._seen: dict[str, Replica] = {}  # container id -> as last seen
@@ -133,7 +137,7 @@ class DockerRuntime:
         self, service: str | None = None, color: Color | None = None
     ) -> list[Replica]:
         """Every managed container, narrowed by service and colour."""
-        wanted = [MANAGED]
+        wanted = [MANAGED, *(f"{k}={v}" for k, v in self._scope.items())]
         if service is not None:
             wanted.append(f"{LABEL_SERVICE}={service}")
         if color is not None:

@@ -45,10 +45,18 @@ def test_the_timeline_records_every_phase_with_time_and_reason(
     controller.ship(name, "v1")
     live = controller.promote(name)
     phases = [event["phase"] for event in live["timeline"]]
-    assert phases[:3] == ["Pending", "Deploying", "Verifying"]
-    assert phases[-3:] == ["AwaitingPromotion", "Promoting", "Live"]
+    distinct = [p for i, p in enumerate(phases) if i == 0 or phases[i - 1] != p]
+    assert distinct == [
+        "Pending",
+        "Deploying",
+        "Verifying",
+        "AwaitingPromotion",
+        "Promoting",
+        "Live",
+    ]
     assert all(event["at"] and event["reason"] for event in live["timeline"])
-    assert live["timeline"][-2]["actor"] == "pytest"
+    promoting = [e for e in live["timeline"] if e["phase"] == "Promoting"]
+    assert promoting[0]["actor"] == "pytest"
 
 
 def test_a_version_that_never_gets_ready_fails_and_live_keeps_answering(

@@ -13,6 +13,7 @@ import socket
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,8 @@ from proxy.haproxy import HAProxyDriver
 from proxy.routes import Address, Color, Endpoint, RouteTable, ServiceRoutes
 
 LOCALHOST = "127.0.0.1"
+MAX_REQUESTS = 2000
+MAX_SECONDS = 20.0
 
 
 class ReplicaHandler(BaseHTTPRequestHandler):
@@ -144,15 +147,65 @@ class Stack:
         chosen = services or (self.routes(),)
         return RouteTable(services={routes.service: routes for routes in chosen})
 
+    def url(self, endpoint: Endpoint, path: str = "/") -> str:
+        """The URL of a frontend of the service on 127.0.0.1."""
+        return f"http://{LOCALHOST}:{self.ports[endpoint]}{path}"
+
     def get(self, endpoint: Endpoint, path: str = "/") -> httpx.Response:
-        """One GET to a frontend of the service on 127.0.0.1."""
-        return self.client.get(f"http://{LOCALHOST}:{self.ports[endpoint]}{path}")
+        """One GET to a frontend of the service."""
+        return self.client.get(self.url(endpoint, path))
 
     def answer_of(self, endpoint: Endpoint) -> tuple[str, str]:
         """Which replica answered a GET to ``endpoint``, and its colour header."""
         response = self.get(endpoint)
         response.raise_for_status()
         return response.text.strip(), response.headers["X-Bgctl-Color"]
+
+
+@contextlib.contextmanager
+def request_loops(url: str) -> Iterator[Counter[str]]:
+    """GET ``url`` in two loops (one keep-alive) while the block runs.
+
+    Yields a counter of ``"<status> <colour>"`` and ``"error <kind>"``
+    filled in when the block ends. Each loop stops at the end of the block,
+    after MAX_REQUESTS requests or after MAX_SECONDS, whichever comes first.
+    """
+    done = threading.Event()
+    counts: list[Counter[str]] = [Counter(), Counter()]
+    loops = [
+        threading.Thread(target=request_loop, args=(url, done, keep_alive, count))
+        for keep_alive, count in zip((True, False), counts, strict=True)
+    ]
+    for loop in loops:
+        loop.start()
+    total: Counter[str] = Counter()
+    try:
+        yield total
+    finally:
+        done.set()
+        for loop in loops:
+            loop.join(timeout=MAX_SECONDS + 5)
+        for count in counts:
+            total.update(count)
+
+
+def request_loop(
+    url: str, done: threading.Event, keep_alive: bool, results: Counter[str]
+) -> None:
+    """GET ``url`` until ``done``, at most MAX_REQUESTS times or MAX_SECONDS."""
+    deadline = time.monotonic() + MAX_SECONDS
+    limits = httpx.Limits(max_keepalive_connections=1 if keep_alive else 0)
+    with httpx.Client(trust_env=False, timeout=5.0, limits=limits) as client:
+        for _ in range(MAX_REQUESTS):
+            if done.is_set() or time.monotonic() > deadline:
+                return
+            try:
+                response = client.get(url)
+            except httpx.HTTPError as exc:
+                results[f"error {type(exc).__name__}"] += 1
+                continue
+            color = response.headers.get("X-Bgctl-Color")
+            results[f"{response.status_code} {color}"] += 1
 
 
 def haproxy_processes(marker: Path) -> list[int]:

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 
 import httpx
 
 from proxy.haproxy.policies import wait_for
 from proxy.routes import Color, Endpoint
-from tests.proxy.haproxy_harness import LOCALHOST, Stack
-
-MAX_REQUESTS = 2000
-MAX_SECONDS = 20.0
+from tests.proxy.haproxy_harness import Stack, request_loops
 
 
 def test_live_answers_blue_with_a_blue_header(stack: Stack) -> None:
@@ -77,48 +73,17 @@ def test_applying_the_same_table_twice_changes_nothing(stack: Stack) -> None:
 
 
 def test_requests_across_many_flips_all_succeed(stack: Stack) -> None:
-    results: Counter[str] = Counter()
-    done = threading.Event()
-    url = f"http://{LOCALHOST}:{stack.ports[Endpoint.LIVE]}/"
-    loops = [
-        threading.Thread(target=hammer, args=(url, results, done, keep_alive))
-        for keep_alive in (True, False)
-    ]
-    for loop in loops:
-        loop.start()
-
-    for flip in range(20):
-        live = Color.GREEN if flip % 2 == 0 else Color.BLUE
-        stack.driver.apply(stack.table(stack.routes(live=live, preview=live.other)))
-        time.sleep(0.05)
-    done.set()
-    for loop in loops:
-        loop.join(timeout=MAX_SECONDS + 5)
+    with request_loops(stack.url(Endpoint.LIVE)) as results:
+        for flip in range(20):
+            live = Color.GREEN if flip % 2 == 0 else Color.BLUE
+            routes = stack.routes(live=live, preview=live.other)
+            stack.driver.apply(stack.table(routes))
+            time.sleep(0.05)
 
     failures = {key: n for key, n in results.items() if not key.startswith("2")}
     assert failures == {}
     assert {"200 blue", "200 green"} <= set(results)
     assert sum(results.values()) >= 100
-
-
-def hammer(
-    url: str, results: Counter[str], done: threading.Event, keep_alive: bool
-) -> None:
-    """GET ``url`` until told to stop, at most MAX_REQUESTS times or MAX_SECONDS."""
-    deadline = time.monotonic() + MAX_SECONDS
-    limits = httpx.Limits(max_keepalive_connections=1 if keep_alive else 0)
-    with httpx.Client(trust_env=False, timeout=5.0, limits=limits) as client:
-        for _ in range(MAX_REQUESTS):
-            if done.is_set() or time.monotonic() > deadline:
-                return
-            try:
-                response = client.get(url)
-            except httpx.HTTPError as exc:
-                results[f"error {type(exc).__name__}"] += 1
-                continue
-            results[
-                f"{response.status_code} {response.headers.get('X-Bgctl-Color')}"
-            ] += 1
 
 
 def test_a_drained_request_finishes_and_is_counted(stack: Stack) -> None:

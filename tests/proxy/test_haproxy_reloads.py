@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from tests.proxy.haproxy_harness import (
     Stack,
     free_ports,
     haproxy_processes,
+    request_loops,
     running_replicas,
 )
 
@@ -134,18 +136,34 @@ def test_stop_leaves_no_haproxy_process(stack: Stack, state_dir: Path) -> None:
         stack.driver.apply(stack.table())
 
 
-def test_a_new_driver_adopts_the_running_haproxy(
+def test_a_new_driver_adopts_the_running_haproxy_without_dropping_requests(
     stack: Stack, make_driver: Callable[..., HAProxyDriver], state_dir: Path
 ) -> None:
     worker = stack.driver.worker_pid()
     successor = make_driver()
 
-    successor.start(stack.table(stack.routes(live=Color.GREEN, preview=Color.BLUE)))
+    with request_loops(stack.url(Endpoint.LIVE)) as results:
+        time.sleep(0.1)
+        successor.start(stack.table(stack.routes(live=Color.GREEN)))
+        time.sleep(0.1)
 
     assert successor.worker_pid() == worker
-    assert stack.answer_of(Endpoint.LIVE)[1] == "green"
+    assert set(results) == {"200 blue", "200 green"}
     successor.stop()
     assert haproxy_processes(state_dir) == []
+
+
+def test_an_adopted_haproxy_of_unknown_shape_is_reloaded(
+    stack: Stack, make_driver: Callable[..., HAProxyDriver]
+) -> None:
+    worker = stack.driver.worker_pid()
+    stack.driver.files.shape.unlink()
+    successor = make_driver()
+
+    successor.start(stack.table())
+
+    assert successor.worker_pid() != worker
+    assert stack.answer_of(Endpoint.LIVE)[1] == "blue"
 
 
 def test_a_fresh_start_ignores_server_states_of_an_earlier_run(

@@ -1,0 +1,288 @@
+"""The procedure one release follows, step by step.
+
+Deploy and verify on the idle colour, wait for promotion, flip, watch live,
+and end: each phase change is stored before the next step acts. Steps raise
+StepFailed or StepAborted; ``guard`` turns those into the release's end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from controller.analysis import Verdict, judge, observe
+from controller.phases import Phase
+from controller.runtime.base import Replica
+from controller.steps import StepAborted, StepFailed, Steps
+from controller.store import ReleaseRecord
+from proxy.routes import Color
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "bgctl"
+
+
+class Pipeline:
+    """Moves releases through their phases; one instance serves every release."""
+
+    def __init__(self, steps: Steps, should_abort: Callable[[str], bool]) -> None:
+        self.steps = steps
+        self.store = steps.store
+        self._should_abort = should_abort
+
+    # Entry points --------------------------------------------------------
+
+    async def guard(
+        self, release: ReleaseRecord, work: Coroutine[Any, Any, None]
+    ) -> None:
+        """Run a release's steps and end it properly whatever they raise."""
+        try:
+            await work
+        except _Ended:
+            pass
+        except StepAborted:
+            await self.end(release.id, Phase.ABORTED, SYSTEM, "aborted by request")
+        except StepFailed as exc:
+            log.warning("release %s failed: %s", release.id, exc)
+            await self.end(release.id, Phase.FAILED, SYSTEM, str(exc))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("release %s failed unexpectedly", release.id)
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            await self.end(release.id, Phase.FAILED, SYSTEM, reason)
+
+    async def run(self, release: ReleaseRecord) -> None:
+        """Deploy and verify, then wait for promotion or promote."""
+        spec = release.spec
+        try:
+            async with asyncio.timeout(spec.progress_deadline):
+                await self._deploy_and_verify(release)
+        except TimeoutError as exc:
+            phase = self._reload(release.id).phase
+            raise StepFailed(
+                f"progress_deadline {spec.progress_deadline:g}s passed during {phase}"
+            ) from exc
+        except _Inconclusive as exc:
+            reason = f"{exc}; promote by hand or abort"
+            self._move(release, Phase.AWAITING_PROMOTION, reason)
+            return
+        await self._await_promotion(release)
+
+    async def promote(self, release: ReleaseRecord, actor: str) -> None:
+        """Flip live to the release's colour, watch it, and make it live."""
+        previous = self.store.service(release.service)
+        was_live = previous.live_color if previous else None
+
+        # 1. Flip, and confirm live answers from the new colour.
+        self._move(release, Phase.PROMOTING, f"flipping live to {release.color}", actor)
+        try:
+            result = await self.steps.flip(release.service, release.color)
+        except Exception:
+            await self.steps.router.apply()
+            raise
+        self.store.set_live(release.service, release.color)
+        self.store.note(
+            release.id, actor, f"live answers from {release.color}: {result.describe()}"
+        )
+
+        # 2. Watch live for the post-verification window.
+        if release.spec.post_verify.is_enabled:
+            await self.watch(release, was_live)
+
+        # 3. Live; the previous colour stays warm for the standby window.
+        self.go_live(release, actor)
+
+    async def watch(self, release: ReleaseRecord, was_live: Color | None) -> None:
+        """Probe live for the window; a breach or an abort flips back."""
+        gate = release.spec.post_verify
+        self._move(
+            release, Phase.POST_VERIFYING, f"watching live for {gate.duration:g}s"
+        )
+        url = self.steps.endpoint_url(release.service, "live", gate.path)
+        (window,) = await observe(
+            self.steps.client, [url], gate, lambda: self._should_abort(release.id)
+        )
+        if self._should_abort(release.id):
+            await self.flip_back(release, was_live, Phase.ABORTED, "aborted by request")
+            raise _Ended
+        judgement = judge(gate, window)
+        if judgement.verdict is Verdict.PASSED:
+            self.store.note(
+                release.id, SYSTEM, f"post-verification passed: {judgement.reason}"
+            )
+            return
+        reason = f"post-verification {judgement.verdict}: {judgement.reason}"
+        if was_live is None:
+            self.store.note(
+                release.id,
+                SYSTEM,
+                reason + "; no previous colour to flip back to, live stays",
+            )
+            return
+        await self.flip_back(release, was_live, Phase.ROLLED_BACK, reason)
+        raise _Ended
+
+    def go_live(self, release: ReleaseRecord, actor: str) -> None:
+        """Mark the release live and start the previous colour's standby window."""
+        other = self.store.slot(release.service, release.color.other)
+        self._move(release, Phase.LIVE, f"live on {release.color}", actor)
+        previous = self.store.release(other.release_id) if other.release_id else None
+        if previous is not None and previous.phase is Phase.LIVE:
+            self.store.transition(
+                previous.id, Phase.SUPERSEDED, actor, f"release {release.id} is live"
+            )
+        if other.release_id is not None:
+            until = time.time() + release.spec.standby_ttl
+            self.store.set_standby(release.service, release.color.other, until)
+
+    async def flip_back(
+        self, release: ReleaseRecord, to: Color | None, phase: Phase, reason: str
+    ) -> None:
+        """Send live back to ``to`` after a promotion; the release ends."""
+        if to is not None:
+            await self.steps.flip(release.service, to)
+            self.store.set_live(release.service, to)
+        self.store.transition(release.id, phase, SYSTEM, f"{reason}; live back on {to}")
+        log.warning("release %s flipped back to %s: %s", release.id, to, reason)
+
+    async def end(self, release_id: str, phase: Phase, actor: str, reason: str) -> None:
+        """Fail or abort a release before it went live; its replicas go."""
+        release = self._reload(release_id)
+        if release.phase.is_terminal or release.phase in (Phase.LIVE,):
+            return
+        slot = self.store.slot(release.service, release.color)
+        if slot.release_id == release.id:
+            self.store.set_slot(release.service, release.color, None)
+        await self.steps.router.apply()
+        await self.steps.remove_release_containers(
+            release.service, release.color, release.id
+        )
+        self.store.transition(release.id, phase, actor, reason)
+
+    # Steps -----------------------------------------------------------------
+
+    async def _deploy_and_verify(self, release: ReleaseRecord) -> None:
+        spec = release.spec
+        deadline = time.monotonic() + spec.deploy_timeout
+
+        # 1. Start the idle colour's replicas and wait for readiness.
+        self._move(release, Phase.DEPLOYING, f"starting {spec.replicas} replicas")
+        replicas = await self.steps.start_replicas(release)
+        self._check_abort(release)
+        await self.steps.wait_ready(
+            release, replicas, deadline, lambda: self._should_abort(release.id)
+        )
+
+        # 2. Point preview at them, retire what the colour held, smoke-check.
+        self._move(release, Phase.VERIFYING, "every replica passed readiness")
+        await self._stage(release, replicas)
+        for line in await self.steps.smoke(release):
+            self.store.note(release.id, SYSTEM, line)
+        self._check_abort(release)
+
+        # 3. Compare preview with live over the analysis window.
+        if spec.analysis.is_enabled:
+            await self._analyse(release)
+
+    async def _analyse(self, release: ReleaseRecord) -> None:
+        gate = release.spec.analysis
+        preview = self.steps.endpoint_url(release.service, "preview", gate.path)
+        urls = [preview]
+        service = self.store.service(release.service)
+        if service is not None and service.live_color is not None:
+            urls.append(self.steps.endpoint_url(release.service, "live", gate.path))
+        windows = await observe(
+            self.steps.client, urls, gate, lambda: self._should_abort(release.id)
+        )
+        self._check_abort(release)
+        baseline = windows[1] if len(windows) > 1 else None
+        judgement = judge(gate, windows[0], baseline)
+        text = f"analysis {judgement.verdict}: {judgement.reason}"
+        if baseline is not None:
+            text += f" (live: {baseline.describe()})"
+        if judgement.verdict is Verdict.FAILED:
+            raise StepFailed(text)
+        self.store.note(release.id, SYSTEM, text)
+        if judgement.verdict is Verdict.INCONCLUSIVE:
+            raise _Inconclusive(text)
+
+    async def _await_promotion(self, release: ReleaseRecord) -> None:
+        spec = release.spec
+        if spec.auto_promote and spec.auto_promote_after is None:
+            await self.promote(release, SYSTEM)
+            return
+        if spec.auto_promote_after is None:
+            self._move(release, Phase.AWAITING_PROMOTION, "verified; promote or abort")
+            return
+        self._move(
+            release,
+            Phase.AWAITING_PROMOTION,
+            f"verified; promotes itself after {spec.auto_promote_after:g}s",
+        )
+        await self.promote_later(release, spec.auto_promote_after)
+
+    async def promote_later(self, release: ReleaseRecord, delay: float) -> None:
+        """Promote after ``delay`` seconds unless someone acted first."""
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:
+            if self._reload(release.id).phase is not Phase.AWAITING_PROMOTION:
+                return
+            self._check_abort(release)
+            await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        if self._reload(release.id).phase is Phase.AWAITING_PROMOTION:
+            await self.promote(release, SYSTEM)
+
+    async def _stage(self, release: ReleaseRecord, replicas: list[Replica]) -> None:
+        """Give the release its colour's slot and send preview to it."""
+        previous = self.store.slot(release.service, release.color)
+        entries = tuple(
+            (r.container_id, r.address) for r in replicas if r.address is not None
+        )
+        self.store.set_slot(release.service, release.color, release.id, entries)
+        await self.steps.router.apply()
+        if previous.release_id is not None:
+            removed = await self.steps.remove_release_containers(
+                release.service, release.color, previous.release_id
+            )
+            self.store.note(
+                release.id,
+                SYSTEM,
+                f"retired {removed} replicas of release {previous.release_id} "
+                f"from {release.color}",
+            )
+
+    # Helpers ---------------------------------------------------------------
+
+    def _move(
+        self, release: ReleaseRecord, phase: Phase, reason: str, actor: str = SYSTEM
+    ) -> None:
+        self.store.transition(release.id, phase, actor, reason)
+        log.info(
+            "release %s is %s: %s",
+            release.id,
+            phase,
+            reason,
+            extra={"service": release.service, "release": release.id},
+        )
+
+    def _check_abort(self, release: ReleaseRecord) -> None:
+        if self._should_abort(release.id):
+            raise StepAborted
+
+    def _reload(self, release_id: str) -> ReleaseRecord:
+        found = self.store.release(release_id)
+        if found is None:
+            raise KeyError(release_id)
+        return found
+
+
+class _Ended(Exception):
+    """The release already reached its end inside a step."""
+
+
+class _Inconclusive(Exception):
+    """The analysis had too little data: a person must decide."""
