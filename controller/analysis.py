@@ -33,7 +33,7 @@ class Window:
 
     url: str
     latencies: list[float] = field(default_factory=list)  # answered probes
-    errors: int = 0  # 5xx answers and requests that got no answer
+    errors: int = 0  # 4xx and 5xx answers, and requests that got no answer
     last_error: str | None = None
 
     @property
@@ -81,7 +81,7 @@ async def probe_once(client: httpx.AsyncClient, window: Window, timeout: float) 
         window.errors += 1
         window.last_error = f"{type(exc).__name__}: {exc}".rstrip(": ")
         return
-    if response.status_code >= 500:
+    if response.status_code >= 400:
         window.errors += 1
         window.last_error = f"HTTP {response.status_code}"
         return

@@ -65,6 +65,12 @@ class Readiness(_Model):
     interval: Duration = Field(default=1.0, gt=0)
     timeout: Duration = Field(default=2.0, gt=0)
     healthy_threshold: int = Field(default=1, ge=1, le=100)
+    min_ready: Duration = Field(
+        default=2.0,
+        ge=0,
+        le=600,
+        description="how long every replica must stay ready before verifying",
+    )
 
     _path = field_validator("path")(_check_path)
 
@@ -89,8 +95,9 @@ class SmokeCheck(_Model):
 class Gate(_Model):
     """Probes through a frontend for a while, and the limits they must keep.
 
-    Only 5xx answers and failed requests count as errors. A window with
-    fewer than ``min_samples`` answered probes is inconclusive, never a pass.
+    Probes are fixed requests, so any 4xx or 5xx answer counts as an error,
+    as does a request that got no answer. A window with fewer than
+    ``min_samples`` answered probes is inconclusive, never a pass.
     """
 
     duration: Duration = Field(default=0.0, ge=0, le=3600)

@@ -107,7 +107,29 @@ class Steps:
                 raise StepFailed(_deadline_failure(spec, len(pending), last))
             if pending:
                 await asyncio.sleep(spec.readiness.interval)
+        await self._hold_ready(release, replicas, should_abort)
         return replicas
+
+    async def _hold_ready(
+        self,
+        release: ReleaseRecord,
+        replicas: list[Replica],
+        should_abort: Callable[[], bool],
+    ) -> None:
+        """Every replica must stay up and ready for ``min_ready`` seconds."""
+        spec = release.spec
+        until = time.monotonic() + spec.readiness.min_ready
+        while time.monotonic() < until:
+            if should_abort():
+                raise StepAborted
+            await asyncio.sleep(min(spec.readiness.interval, 0.5))
+            for replica in replicas:
+                result = await self._probe_replica(spec, replica)
+                if not result.is_ok:
+                    raise StepFailed(
+                        f"replica {replica.name} stopped passing readiness within "
+                        f"min_ready {spec.readiness.min_ready:g}s: {result.describe()}"
+                    )
 
     async def _probe_replica(self, spec: ServiceSpec, replica: Replica) -> ProbeResult:
         """One readiness probe; a container that stopped fails the step at once."""

@@ -15,7 +15,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -67,7 +69,12 @@ def service_spec(name: str, **changes: Any) -> dict[str, Any]:
         "image": "bgctl-sample",
         "port": 8000,
         "replicas": 2,
-        "readiness": {"path": "/healthz", "interval": "200ms", "timeout": "1s"},
+        "readiness": {
+            "path": "/healthz",
+            "interval": "200ms",
+            "timeout": "1s",
+            "min_ready": "500ms",
+        },
         "deploy_timeout": "20s",
         "drain_timeout": "2s",
         "endpoints": {e: free_port() for e in ("live", "preview", "blue", "green")},
@@ -138,7 +145,7 @@ class Controller:
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request to the API, as the test actor."""
-        headers = {"X-Bgctl-Actor": "pytest"}
+        headers = {"X-Bgctl-Actor": "pytest", **kwargs.pop("headers", {})}
         return httpx.request(
             method, f"{self.url}{path}", headers=headers, timeout=60, **kwargs
         )
@@ -184,12 +191,67 @@ class Controller:
         response = self.api("POST", f"/api/v1/services/{service}/promote")
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
+        if body["phase"] == "PostVerifying":
+            body = self.wait_phase(body, {"Live", "RolledBack", "Aborted"})
         assert body["phase"] == "Live", body
         return body
 
     def status(self, service: str) -> dict[str, Any]:
         body: dict[str, Any] = self.api("GET", f"/api/v1/services/{service}").json()
         return body
+
+
+class TrafficLoop:
+    """A bounded request loop on one URL in a thread, counting what came back.
+
+    It stops by itself after ``limit`` requests or ``seconds``, whichever
+    comes first, and only ever talks to 127.0.0.1.
+    """
+
+    def __init__(self, url: str, limit: int = 20_000, seconds: float = 90) -> None:
+        assert url.startswith("http://127.0.0.1:"), url
+        self.url, self.limit, self.seconds = url, limit, seconds
+        self.answers: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TrafficLoop:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.seconds
+        with httpx.Client(timeout=5) as client:
+            for _ in range(self.limit):
+                if self._stop.is_set() or time.monotonic() > deadline:
+                    return
+                try:
+                    response = client.get(self.url)
+                    key = f"{response.status_code} {response.text.strip()}"
+                except httpx.HTTPError as exc:
+                    key = type(exc).__name__
+                self.answers[key] += 1
+                time.sleep(0.005)
+
+    @property
+    def failures(self) -> dict[str, int]:
+        """Every answer that was not a 2xx, by kind."""
+        return {k: n for k, n in self.answers.items() if not k.startswith("2")}
+
+
+def containers_of(service: str, release: str | None = None) -> list[Any]:
+    """The engine's containers of one test service (or one of its releases)."""
+    labels = [f"bgctl.service={service}", f"{TEST_LABEL}=true"]
+    if release is not None:
+        labels.append(f"bgctl.release={release}")
+    found: list[Any] = docker.from_env().containers.list(
+        all=True, filters={"label": labels}
+    )
+    return found
 
 
 def cleanup(controller: Controller, client: docker.DockerClient) -> None:
