@@ -1,4 +1,4 @@
-"""The ``bgctl`` command line: serve the controller, ship and steer releases.
+"""bgctl: serve the controller, ship releases and steer them.
 
 Exit codes, so a pipeline can branch on them: 0 success, 1 the release
 failed or was aborted, 2 the controller refused the request, 3 the

@@ -54,7 +54,7 @@ _TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     Phase.LIVE: frozenset({Phase.SUPERSEDED, Phase.ROLLED_BACK}),
     # A rollback makes the release it returns to live again.
     Phase.SUPERSEDED: frozenset({Phase.LIVE}),
-    Phase.ROLLED_BACK: frozenset({Phase.LIVE}),
+    Phase.ROLLED_BACK: frozenset(),
     Phase.FAILED: frozenset(),
     Phase.ABORTED: frozenset(),
 }

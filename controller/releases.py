@@ -114,9 +114,10 @@ class ReleaseManager:
     ) -> tuple[ReleaseRecord, bool]:
         """Send live back to the previous release; (release, was it a flip).
 
-        While the previous colour is warm this is a flip. Once it has been
-        retired, the previous release's image is deployed again as a new
-        release that promotes itself.
+        Rollback only goes back in time: to the release the current one
+        superseded. While that release's colour is warm this is a flip; once
+        it has been retired, its image is deployed again as a new release
+        that promotes itself.
         """
         record = self._service(service)
         async with self.lock(service):
@@ -129,9 +130,13 @@ class ReleaseManager:
                     "color", to.value, f"must be the standby colour {live.other}"
                 )
             standby = self._store.slot(service, live.other)
-            if standby.release_id is not None and await self._is_running(standby):
-                return await self._flip_back(record, live, standby, actor), True
             previous = self._store.last_superseded(service)
+            if (
+                previous is not None
+                and standby.release_id == previous.id
+                and await self._is_running(standby)
+            ):
+                return await self._flip_back(record, live, standby, actor), True
             if previous is None:
                 raise Conflict(
                     f'service "{service}" has no earlier release to roll back to',
@@ -158,6 +163,36 @@ class ReleaseManager:
             elif release.phase is Phase.POST_VERIFYING:
                 was_live = release.color.other
                 self._spawn(release, self._rewatch(release, was_live))
+
+    async def check_staged(self) -> None:
+        """Fail a release awaiting promotion whose replicas stopped running."""
+        for record in self._store.services():
+            release = self._store.in_flight(record.name)
+            if release is None or release.phase is not Phase.AWAITING_PROMOTION:
+                continue
+            slot = self._store.slot(record.name, release.color)
+            dead = await self._first_dead(slot)
+            if dead is None:
+                continue
+            async with self.lock(record.name):
+                if self._reload(release.id).phase is Phase.AWAITING_PROMOTION:
+                    await self.pipeline.end(
+                        release.id,
+                        Phase.FAILED,
+                        SYSTEM,
+                        f"a staged replica stopped while awaiting promotion: {dead}",
+                    )
+
+    async def _first_dead(self, slot: SlotRecord) -> str | None:
+        """A sentence about the first replica of a slot that is not running."""
+        for container_id, _ in slot.replicas:
+            replica = await asyncio.to_thread(self._steps.runtime.inspect, container_id)
+            if replica.state is ReplicaState.RUNNING:
+                continue
+            logs = await asyncio.to_thread(self._steps.runtime.logs, container_id, 10)
+            name = replica.name or container_id[:12]
+            return f"{name} is {replica.state.value}; last log lines:\n{logs.rstrip()}"
+        return None
 
     async def _rewatch(self, release: ReleaseRecord, was_live: Color) -> None:
         self._store.note(release.id, SYSTEM, "controller restarted; watching again")
@@ -235,16 +270,12 @@ class ReleaseManager:
             task.cancel()
 
     async def _is_running(self, slot: SlotRecord) -> bool:
-        states = []
-        for container_id, _ in slot.replicas:
-            try:
-                replica = await asyncio.to_thread(
-                    self._steps.runtime.inspect, container_id
-                )
-            except EngineError:
-                return False
-            states.append(replica.state)
-        return bool(states) and all(s is ReplicaState.RUNNING for s in states)
+        if not slot.replicas:
+            return False
+        try:
+            return await self._first_dead(slot) is None
+        except EngineError:
+            return False
 
     def _service(self, name: str) -> ServiceRecord:
         record = self._store.service(name)

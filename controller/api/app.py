@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from controller.api import errors, releases, services
 from controller.api.context import Context
@@ -60,7 +62,7 @@ def create_app(
         await reconcile(ctx.store, ctx.runtime, ctx.router, settings.stop_timeout)
         ctx.releases.resume()
         keeper = StandbyKeeper(ctx.steps, ctx.releases.lock)
-        duties = asyncio.create_task(supervise(ctx.router, keeper))
+        duties = asyncio.create_task(supervise(ctx.router, keeper, ctx.releases))
         ctx.is_ready = True
         log.info("controller ready on %s", settings.api_url)
         try:
@@ -79,7 +81,10 @@ def create_app(
         version="0.1.0",
         summary="Blue/green deployment controller with chaos testing",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    _add_docs(app)
     errors.install(app)
     app.include_router(services.router)
     app.include_router(releases.router)
@@ -113,6 +118,24 @@ def _build(
         steps=steps,
         releases=ReleaseManager(steps),
     )
+
+
+def _add_docs(app: FastAPI) -> None:
+    """Interactive docs served from files in the package, not from a CDN."""
+    import swagger_ui_bundle  # type: ignore[import-untyped]
+
+    assets = StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)
+    app.mount("/docs/assets", assets, name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="bgctl API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
 
 
 def _add_health(app: FastAPI) -> None:

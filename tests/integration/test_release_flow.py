@@ -116,10 +116,12 @@ def test_live_answers_only_2xx_across_three_flips(controller: Controller) -> Non
         time.sleep(0.5)
         controller.promote(name)
         time.sleep(0.5)
-        for _ in range(2):
-            response = controller.api("POST", f"/api/v1/services/{name}/rollback")
-            assert response.status_code == 200, response.text
-            time.sleep(0.5)
+        response = controller.api("POST", f"/api/v1/services/{name}/rollback")
+        assert response.status_code == 200, response.text
+        time.sleep(0.5)
+        controller.ship(name, "v2")
+        controller.promote(name)
+        time.sleep(0.5)
     finally:
         stop.set()
         loop.join()
@@ -159,4 +161,21 @@ def test_a_restarted_controller_keeps_services_live_colours_and_history(
     assert serving(controller, name, "live") == ("v2", "green")
     response = controller.api("POST", f"/api/v1/services/{name}/rollback")
     assert response.status_code == 200, response.text
+    assert serving(controller, name, "live") == ("v1", "blue")
+
+
+def test_rollback_only_goes_back_to_the_release_that_was_superseded(
+    controller: Controller,
+) -> None:
+    name = unique_name()
+    controller.register(service_spec(name))
+    controller.ship(name, "v1")
+    controller.promote(name)
+    controller.ship(name, "v2")
+    controller.promote(name)
+    first = controller.api("POST", f"/api/v1/services/{name}/rollback")
+    assert first.status_code == 200, first.text
+    again = controller.api("POST", f"/api/v1/services/{name}/rollback")
+    assert again.status_code == 409, again.text
+    assert "no earlier release" in again.json()["error"]["message"]
     assert serving(controller, name, "live") == ("v1", "blue")
