@@ -99,9 +99,11 @@ class Pipeline:
     async def watch(self, release: ReleaseRecord, was_live: Color | None) -> None:
         """Probe live for the window; a breach or an abort flips back."""
         gate = release.spec.post_verify
-        self._move(
-            release, Phase.POST_VERIFYING, f"watching live for {gate.duration:g}s"
-        )
+        reason = f"watching live for {gate.duration:g}s"
+        if self._reload(release.id).phase is Phase.POST_VERIFYING:
+            self.store.note(release.id, SYSTEM, reason)  # watched again
+        else:
+            self._move(release, Phase.POST_VERIFYING, reason)
         url = self.steps.endpoint_url(release.service, "live", gate.path)
         (window,) = await observe(
             self.steps.client, [url], gate, lambda: self._should_abort(release.id)

@@ -126,9 +126,13 @@ class Steps:
             for replica in replicas:
                 result = await self._probe_replica(spec, replica)
                 if not result.is_ok:
+                    logs = await asyncio.to_thread(
+                        self.runtime.logs, replica.container_id, LOG_TAIL
+                    )
                     raise StepFailed(
                         f"replica {replica.name} stopped passing readiness within "
                         f"min_ready {spec.readiness.min_ready:g}s: {result.describe()}"
+                        f"; last log lines:\n{logs.rstrip()}"
                     )
 
     async def _probe_replica(self, spec: ServiceSpec, replica: Replica) -> ProbeResult:

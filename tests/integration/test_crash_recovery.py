@@ -100,7 +100,7 @@ def test_a_release_killed_while_watched_keeps_live_and_is_watched_again(
         controller.start()
         done = controller.wait_phase(staged, {"Live", "RolledBack", "Failed"})
 
-    assert done["phase"] == "Live"
+    assert done["phase"] == "Live", done["timeline"]
     assert any("restarted" in e["reason"] for e in done["timeline"])
     assert loop.failures == {}
     assert serving(controller, name, "live") == ("v2", "green")
