@@ -196,6 +196,16 @@ class Controller:
         assert body["phase"] == "Live", body
         return body
 
+    def live_service(self, **changes: Any) -> str:
+        """A new service with v1 live on blue, then its spec changed."""
+        name = unique_name()
+        self.register(service_spec(name))
+        self.ship(name, "v1")
+        self.promote(name)
+        if changes:
+            self.register(self.status(name)["spec"] | changes)
+        return name
+
     def status(self, service: str) -> dict[str, Any]:
         body: dict[str, Any] = self.api("GET", f"/api/v1/services/{service}").json()
         return body

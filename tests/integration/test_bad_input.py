@@ -32,10 +32,7 @@ def snapshot(controller: Controller, name: str) -> tuple[Any, ...]:
 
 @pytest.fixture
 def live_service(controller: Controller) -> str:
-    name = unique_name()
-    controller.register(service_spec(name))
-    controller.ship(name, "v1")
-    controller.promote(name)
+    name = controller.live_service()
     return name
 
 

@@ -13,9 +13,7 @@ from tests.harness import (
     Controller,
     TrafficLoop,
     containers_of,
-    service_spec,
     serving,
-    unique_name,
 )
 
 SLOW_GATE = {"duration": "20s", "interval": "200ms"}
@@ -40,11 +38,7 @@ def wait_for_phase(controller: Controller, release: dict[str, Any], phase: str) 
 def test_a_release_killed_mid_step_fails_and_leaves_no_orphans(
     controller: Controller, phase: str, image: str, spec: dict[str, Any]
 ) -> None:
-    name = unique_name()
-    controller.register(service_spec(name))
-    controller.ship(name, "v1")
-    controller.promote(name)
-    controller.register(service_spec(name) | controller.status(name)["spec"] | spec)
+    name = controller.live_service(**spec)
     live = controller.status(name)["endpoints"]["live"] + "/version"
 
     with TrafficLoop(live, seconds=60) as loop:
@@ -66,10 +60,7 @@ def test_a_release_killed_mid_step_fails_and_leaves_no_orphans(
 def test_a_release_awaiting_promotion_waits_on_after_a_restart(
     controller: Controller,
 ) -> None:
-    name = unique_name()
-    controller.register(service_spec(name))
-    controller.ship(name, "v1")
-    controller.promote(name)
+    name = controller.live_service()
     staged = controller.ship(name, "v2")
     controller.kill()
     controller.start()
@@ -82,14 +73,7 @@ def test_a_release_awaiting_promotion_waits_on_after_a_restart(
 def test_a_release_killed_while_watched_keeps_live_and_is_watched_again(
     controller: Controller,
 ) -> None:
-    name = unique_name()
-    controller.register(service_spec(name))
-    controller.ship(name, "v1")
-    controller.promote(name)
-    spec = controller.status(name)["spec"] | {
-        "post_verify": {"duration": "4s", "interval": "200ms"}
-    }
-    controller.register(spec)
+    name = controller.live_service(post_verify={"duration": "4s", "interval": "200ms"})
     staged = controller.ship(name, "v2")
     live = controller.status(name)["endpoints"]["live"] + "/version"
 
@@ -109,10 +93,7 @@ def test_a_release_killed_while_watched_keeps_live_and_is_watched_again(
 def test_orphans_of_this_controller_are_removed_at_start(
     controller: Controller,
 ) -> None:
-    name = unique_name()
-    controller.register(service_spec(name))
-    controller.ship(name, "v1")
-    controller.promote(name)
+    name = controller.live_service()
     release = controller.release(name, "slow")
     wait_for_phase(controller, release, "Deploying")
     time.sleep(1.5)

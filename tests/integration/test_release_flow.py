@@ -15,10 +15,7 @@ from tests.harness import Controller, get, service_spec, serving, unique_name
 def test_preview_shows_the_new_version_while_live_keeps_the_old(
     controller: Controller,
 ) -> None:
-    name = unique_name()
-    controller.register(service_spec(name))
-    controller.ship(name, "v1")
-    controller.promote(name)
+    name = controller.live_service()
     assert serving(controller, name, "live") == ("v1", "blue")
 
     staged = controller.ship(name, "v2")
@@ -89,10 +86,7 @@ def test_a_version_that_never_gets_ready_fails_and_live_keeps_answering(
 
 
 def test_live_answers_only_2xx_across_three_flips(controller: Controller) -> None:
-    name = unique_name()
-    controller.register(service_spec(name))
-    controller.ship(name, "v1")
-    controller.promote(name)
+    name = controller.live_service()
     controller.ship(name, "v2")
     live_url = controller.status(name)["endpoints"]["live"] + "/"
 
@@ -134,10 +128,7 @@ def test_live_answers_only_2xx_across_three_flips(controller: Controller) -> Non
 def test_a_restarted_controller_keeps_services_live_colours_and_history(
     controller: Controller,
 ) -> None:
-    name = unique_name()
-    controller.register(service_spec(name))
-    controller.ship(name, "v1")
-    controller.promote(name)
+    name = controller.live_service()
     controller.ship(name, "v2")
     controller.promote(name)
     before = controller.status(name)
@@ -167,10 +158,7 @@ def test_a_restarted_controller_keeps_services_live_colours_and_history(
 def test_rollback_only_goes_back_to_the_release_that_was_superseded(
     controller: Controller,
 ) -> None:
-    name = unique_name()
-    controller.register(service_spec(name))
-    controller.ship(name, "v1")
-    controller.promote(name)
+    name = controller.live_service()
     controller.ship(name, "v2")
     controller.promote(name)
     first = controller.api("POST", f"/api/v1/services/{name}/rollback")

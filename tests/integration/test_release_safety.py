@@ -22,22 +22,11 @@ from tests.harness import (
 )
 
 
-def live_on_v1(controller: Controller, **changes: object) -> str:
-    """A service with v1 live on blue, then its spec changed by ``changes``."""
-    name = unique_name()
-    controller.register(service_spec(name))
-    controller.ship(name, "v1")
-    controller.promote(name)
-    if changes:
-        controller.register(controller.status(name)["spec"] | changes)
-    return name
-
-
 def test_r1_a_crashing_version_fails_with_its_logs_and_live_stays(
     controller: Controller,
 ) -> None:
     readiness = {"path": "/healthz", "interval": "200ms", "min_ready": "3s"}
-    name = live_on_v1(controller, deploy_timeout="15s", readiness=readiness)
+    name = controller.live_service(deploy_timeout="15s", readiness=readiness)
     live = controller.status(name)["endpoints"]["live"] + "/version"
     with TrafficLoop(live, seconds=30) as loop:
         release = controller.release(name, "crash")
@@ -52,7 +41,7 @@ def test_r1_a_crashing_version_fails_with_its_logs_and_live_stays(
 
 
 def test_r3_the_old_colour_stays_warm_then_is_retired(controller: Controller) -> None:
-    name = live_on_v1(controller, standby_ttl="6s")
+    name = controller.live_service(standby_ttl="6s")
     controller.ship(name, "v2")
     controller.promote(name)
     blue = {c.id for c in containers_of(name) if c.labels["bgctl.color"] == "blue"}
@@ -76,7 +65,7 @@ def test_r3_the_old_colour_stays_warm_then_is_retired(controller: Controller) ->
 def test_r3_a_rollback_inside_the_window_is_a_flip_that_starts_nothing(
     controller: Controller,
 ) -> None:
-    name = live_on_v1(controller, standby_ttl="600s")
+    name = controller.live_service(standby_ttl="600s")
     controller.ship(name, "v2")
     controller.promote(name)
     before = {c.id for c in containers_of(name)}
@@ -89,7 +78,7 @@ def test_r3_a_rollback_inside_the_window_is_a_flip_that_starts_nothing(
 def test_a_rollback_after_the_window_deploys_the_previous_image_again(
     controller: Controller,
 ) -> None:
-    name = live_on_v1(controller, standby_ttl="1s")
+    name = controller.live_service(standby_ttl="1s")
     controller.ship(name, "v2")
     controller.promote(name)
     deadline = time.monotonic() + 20
@@ -108,7 +97,7 @@ def test_a_rollback_after_the_window_deploys_the_previous_image_again(
 
 def test_r4_one_release_at_a_time_including_the_watch(controller: Controller) -> None:
     gate = {"duration": "6s", "interval": "200ms"}
-    name = live_on_v1(controller, post_verify=gate)
+    name = controller.live_service(post_verify=gate)
     staged = controller.ship(name, "v2")
     controller.api("POST", f"/api/v1/services/{name}/promote")
     assert controller.api("GET", staged["url"]).json()["phase"] == "PostVerifying"
@@ -129,7 +118,7 @@ def test_r4_one_release_at_a_time_including_the_watch(controller: Controller) ->
 def test_r5_r9_a_slow_request_finishes_on_the_old_colour_and_none_fail(
     controller: Controller,
 ) -> None:
-    name = live_on_v1(controller, standby_ttl="0s", drain_timeout="20s")
+    name = controller.live_service(standby_ttl="0s", drain_timeout="20s")
     controller.ship(name, "v2")
     live = controller.status(name)["endpoints"]["live"]
     slow: dict[str, object] = {}
@@ -162,7 +151,7 @@ def test_r5_r9_a_slow_request_finishes_on_the_old_colour_and_none_fail(
 def test_r6_a_slow_starter_fails_with_the_deadline_then_deploys_with_more(
     controller: Controller,
 ) -> None:
-    name = live_on_v1(controller, deploy_timeout="3s")
+    name = controller.live_service(deploy_timeout="3s")
     release = controller.release(name, "slow")
     done = controller.wait_phase(release, {"Failed", "AwaitingPromotion"})
     assert done["phase"] == "Failed"
@@ -179,7 +168,7 @@ def test_r7_an_analysis_that_reaches_nothing_never_promotes(
     controller: Controller,
 ) -> None:
     gate = {"duration": "2s", "interval": "200ms", "path": "/no-such-page"}
-    name = live_on_v1(controller)
+    name = controller.live_service()
     spec = controller.status(name)["spec"] | {"analysis": gate, "auto_promote": True}
     controller.register(spec)
     release = controller.release(name, "v2")
@@ -191,7 +180,7 @@ def test_r7_an_analysis_that_reaches_nothing_never_promotes(
 
 def test_an_erroring_version_fails_its_analysis(controller: Controller) -> None:
     gate = {"duration": "2s", "interval": "100ms", "max_error_rate": 0.05}
-    name = live_on_v1(controller, analysis=gate, smoke=[])
+    name = controller.live_service(analysis=gate, smoke=[])
     release = controller.release(name, "errors")
     done = controller.wait_phase(release, {"Failed", "AwaitingPromotion"})
     assert done["phase"] == "Failed"
@@ -201,7 +190,7 @@ def test_an_erroring_version_fails_its_analysis(controller: Controller) -> None:
 def test_r8_a_version_that_dies_before_the_flip_leaves_live_on_the_old(
     controller: Controller,
 ) -> None:
-    name = live_on_v1(controller)
+    name = controller.live_service()
     staged = controller.ship(name, "v2")
     for container in containers_of(name, staged["id"]):
         container.kill()
@@ -219,7 +208,7 @@ def test_r8_a_version_that_dies_before_the_flip_leaves_live_on_the_old(
 
 def test_a_breach_after_the_flip_flips_back(controller: Controller) -> None:
     gate = {"duration": "3s", "interval": "100ms", "max_p95": "200ms"}
-    name = live_on_v1(controller, post_verify=gate)
+    name = controller.live_service(post_verify=gate)
     staged = controller.ship(name, "laggy")
     controller.api("POST", f"/api/v1/services/{name}/promote")
     done = controller.wait_phase(staged, {"Live", "RolledBack"})
@@ -230,7 +219,7 @@ def test_a_breach_after_the_flip_flips_back(controller: Controller) -> None:
 
 def test_abort_inside_the_watch_flips_back_at_once(controller: Controller) -> None:
     gate = {"duration": "60s", "interval": "200ms"}
-    name = live_on_v1(controller, post_verify=gate)
+    name = controller.live_service(post_verify=gate)
     staged = controller.ship(name, "v2")
     controller.api("POST", f"/api/v1/services/{name}/promote")
     assert serving(controller, name, "live") == ("v2", "green")
@@ -246,7 +235,7 @@ def test_abort_inside_the_watch_flips_back_at_once(controller: Controller) -> No
 def test_abort_before_promotion_removes_the_idle_colour(
     controller: Controller,
 ) -> None:
-    name = live_on_v1(controller)
+    name = controller.live_service()
     staged = controller.ship(name, "v2")
     response = controller.api("POST", f"/api/v1/services/{name}/abort")
     assert response.json()["phase"] == "Aborted"
@@ -270,7 +259,7 @@ def test_a_repeated_request_with_an_idempotency_key_gets_the_same_release(
 
 
 def test_a_dead_proxy_is_restarted_with_every_route(controller: Controller) -> None:
-    name = live_on_v1(controller)
+    name = controller.live_service()
     controller.ship(name, "v2")
     controller.promote(name)
     live = controller.status(name)["endpoints"]["live"] + "/version"
