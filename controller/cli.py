@@ -23,6 +23,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
 EXIT_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE = 1, 2, 3
 WAIT_UNTIL = {"AwaitingPromotion", "Live", "Failed", "Aborted", "RolledBack"}
+FAILED_PHASES = {"Failed", "Aborted", "RolledBack"}
 
 Url = Annotated[
     str | None, typer.Option("--url", envvar="BGCTL_URL", help="controller URL")
@@ -31,7 +32,11 @@ AsJson = Annotated[bool, typer.Option("--json", help="print the raw JSON")]
 
 
 def _client(url: str | None) -> Client:
-    return Client(url)
+    try:
+        return Client(url)
+    except ApiError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from exc
 
 
 def _call(action: Any) -> Any:
@@ -95,6 +100,11 @@ def apply(spec: Path, url: Url = None, as_json: AsJson = False) -> None:
         typer.echo(f"error: spec {spec} must be a mapping with a name", err=True)
         raise typer.Exit(EXIT_REFUSED)
     client = _client(url)
+    try:
+        json.dumps(body, allow_nan=False)
+    except ValueError as exc:
+        typer.echo(f"error: spec {spec}: {exc}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from exc
     status = _call(lambda: client.put(f"/api/v1/services/{body['name']}", body))
     _show(status, as_json, _status_text)
 
@@ -120,18 +130,32 @@ def deploy(
         )
     if wait:
         release = _follow(client, release, timeout, quiet=as_json)
-    _show(release, as_json, lambda r: f"phase: {r['phase']}")
-    if release["phase"] in {"Failed", "Aborted"}:
+    _show(release, as_json, _release_text)
+    if release["phase"] in FAILED_PHASES:
         raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()
-def promote(service: str, url: Url = None, as_json: AsJson = False) -> None:
-    """Flip live traffic to the release awaiting promotion."""
+def promote(
+    service: str,
+    wait: Annotated[
+        bool, typer.Option(help="follow the post-promotion watch to its end")
+    ] = True,
+    timeout: Annotated[float, typer.Option(help="seconds to wait")] = 600.0,
+    url: Url = None,
+    as_json: AsJson = False,
+) -> None:
+    """Flip live traffic to the release awaiting promotion.
+
+    Exits 0 once the release is live (or, with --no-wait, watched), 1 when
+    the flip failed or the watch after it flipped back.
+    """
     client = _client(url)
     release = _call(lambda: client.post(f"/api/v1/services/{service}/promote"))
+    if wait and release["phase"] == "PostVerifying":
+        release = _follow(client, release, timeout, quiet=as_json)
     _show(release, as_json, _release_text)
-    if release["phase"] != "Live":
+    if release["phase"] in FAILED_PHASES:
         raise typer.Exit(EXIT_FAILED)
 
 

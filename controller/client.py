@@ -24,6 +24,10 @@ class Client:
 
     def __init__(self, url: str | None = None, timeout: float = 60.0) -> None:
         self.url = (url or os.environ.get("BGCTL_URL") or DEFAULT_URL).rstrip("/")
+        try:
+            _ = httpx.URL(self.url).port  # parsing is the check
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise ApiError(f"controller URL {self.url!r} is not a URL: {exc}") from exc
         self._http = httpx.Client(
             base_url=self.url,
             timeout=timeout,
@@ -34,7 +38,7 @@ class Client:
         """Send one request; the decoded body, or ApiError."""
         try:
             response = self._http.request(method, path, json=json)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             raise ApiError(f"cannot reach the controller at {self.url}: {exc}") from exc
         if response.status_code >= 400:
             raise ApiError(_message(response), response.status_code)

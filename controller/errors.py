@@ -10,6 +10,7 @@ BgctlError                 every error carries a code and an HTTP status
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -82,6 +83,8 @@ class OperationFailed(BgctlError):
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return repr(value)

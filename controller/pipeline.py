@@ -17,7 +17,7 @@ from controller.analysis import Verdict, judge, observe
 from controller.phases import Phase
 from controller.runtime.base import Replica
 from controller.steps import StepAborted, StepFailed, Steps
-from controller.store import ReleaseRecord
+from controller.store import ReleaseRecord, SlotRecord
 from proxy.routes import Color
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,9 @@ class Pipeline:
         self.steps = steps
         self.store = steps.store
         self._should_abort = should_abort
+        # What a staged release displaced from its colour, kept warm until
+        # the release is verified, so a failed release gives it back.
+        self._displaced: dict[str, SlotRecord] = {}
 
     # Entry points --------------------------------------------------------
 
@@ -157,13 +160,29 @@ class Pipeline:
         if release.phase.is_terminal or release.phase in (Phase.LIVE,):
             return
         slot = self.store.slot(release.service, release.color)
+        displaced = self._displaced.pop(release.id, None)
         if slot.release_id == release.id:
-            self.store.set_slot(release.service, release.color, None)
+            self._give_back(release, displaced)
         await self.steps.router.apply()
         await self.steps.remove_release_containers(
             release.service, release.color, release.id
         )
         self.store.transition(release.id, phase, actor, reason)
+
+    def _give_back(self, release: ReleaseRecord, displaced: SlotRecord | None) -> None:
+        """Return the colour to the standby it held before this release."""
+        if displaced is None or displaced.release_id is None:
+            self.store.set_slot(release.service, release.color, None)
+            return
+        self.store.set_slot(
+            release.service, release.color, displaced.release_id, displaced.replicas
+        )
+        self.store.set_standby(release.service, release.color, displaced.standby_until)
+        self.store.note(
+            displaced.release_id,
+            SYSTEM,
+            f"warm again on {release.color} after release {release.id} did not go live",
+        )
 
     # Steps -----------------------------------------------------------------
 
@@ -189,6 +208,9 @@ class Pipeline:
         # 3. Compare preview with live over the analysis window.
         if spec.analysis.is_enabled:
             await self._analyse(release)
+
+        # 4. Verified: what the colour held before can go now.
+        await self._retire_displaced(release)
 
     async def _analyse(self, release: ReleaseRecord) -> None:
         gate = release.spec.analysis
@@ -239,23 +261,33 @@ class Pipeline:
             await self.promote(release, SYSTEM)
 
     async def _stage(self, release: ReleaseRecord, replicas: list[Replica]) -> None:
-        """Give the release its colour's slot and send preview to it."""
+        """Give the release its colour's slot and send preview to it.
+
+        What the colour held keeps running, out of the proxy, until the
+        release is verified.
+        """
         previous = self.store.slot(release.service, release.color)
+        if previous.release_id is not None:
+            self._displaced[release.id] = previous
         entries = tuple(
             (r.container_id, r.address) for r in replicas if r.address is not None
         )
         self.store.set_slot(release.service, release.color, release.id, entries)
         await self.steps.router.apply()
-        if previous.release_id is not None:
-            removed = await self.steps.remove_release_containers(
-                release.service, release.color, previous.release_id
-            )
-            self.store.note(
-                release.id,
-                SYSTEM,
-                f"retired {removed} replicas of release {previous.release_id} "
-                f"from {release.color}",
-            )
+
+    async def _retire_displaced(self, release: ReleaseRecord) -> None:
+        previous = self._displaced.pop(release.id, None)
+        if previous is None or previous.release_id is None:
+            return
+        removed = await self.steps.remove_release_containers(
+            release.service, release.color, previous.release_id
+        )
+        self.store.note(
+            release.id,
+            SYSTEM,
+            f"retired {removed} replicas of release {previous.release_id} "
+            f"from {release.color}",
+        )
 
     # Helpers ---------------------------------------------------------------
 

@@ -65,12 +65,16 @@ async def confirm_color(
 ) -> ProbeResult:
     """Wait until ``needed`` answers in a row come from ``color``.
 
-    Returns the last result; the caller checks ``color`` on it.
+    Returns the last result; the caller checks ``color`` on it. A server
+    error or a failed request ends the wait at once, so a caller can undo
+    a change that broke the frontend without leaving it broken.
     """
     streak = 0
     result = ProbeResult(url, error="no request sent")
     for _ in range(attempts):
         result = await probe(client, url, timeout=2.0)
+        if result.status is None or result.status >= 500:
+            return result
         streak = streak + 1 if result.is_ok and result.color == color else 0
         if streak >= needed:
             return result

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from controller.phases import Phase
 from controller.routing import Router
@@ -70,6 +71,16 @@ def _fail_interrupted(store: Store, service: str) -> None:
     release = store.in_flight(service)
     if release is None or release.phase in RESUMABLE:
         return
+    record = store.service(service)
+    if (
+        release.phase is Phase.PROMOTING
+        and record
+        and record.live_color is release.color
+    ):
+        # The flip was confirmed and stored before the controller died: the
+        # release is what live serves, so the promotion is finished, not undone.
+        _finish_promotion(store, release.id, release.color)
+        return
     slot = store.slot(service, release.color)
     if slot.release_id == release.id:
         store.set_slot(service, release.color, None)
@@ -82,6 +93,20 @@ def _fail_interrupted(store: Store, service: str) -> None:
     log.warning(
         "release %s failed: controller restarted during %s", release.id, release.phase
     )
+
+
+def _finish_promotion(store: Store, release_id: str, color: Color) -> None:
+    reason = "controller restarted after the flip was confirmed; live stays"
+    release = store.transition(release_id, Phase.LIVE, SYSTEM, reason)
+    other = store.slot(release.service, color.other)
+    previous = store.release(other.release_id) if other.release_id else None
+    if previous is not None and previous.phase is Phase.LIVE:
+        store.transition(previous.id, Phase.SUPERSEDED, SYSTEM, reason)
+    if other.release_id is not None:
+        store.set_standby(
+            release.service, color.other, time.time() + release.spec.standby_ttl
+        )
+    log.warning("release %s: %s", release_id, reason)
 
 
 def _refresh_slot(

@@ -16,6 +16,7 @@ from controller.phases import Phase
 from controller.pipeline import Pipeline
 from controller.runtime.base import ReplicaState
 from controller.runtime.errors import EngineError, ImageNotFound
+from controller.spec import ServiceSpec
 from controller.steps import StepFailed, Steps
 from controller.store import ReleaseRecord, ServiceRecord, SlotRecord
 from proxy.routes import Color
@@ -60,7 +61,7 @@ class ReleaseManager:
                     return _same_request(earlier, reference), False
             _refuse_in_flight(self._store.in_flight(service))
             release = await self._start(
-                record, reference, actor, "", idempotency_key, record.spec.auto_promote
+                record, record.spec, reference, actor, "", idempotency_key
             )
         return release, True
 
@@ -102,6 +103,13 @@ class ReleaseManager:
             self._store.note(release.id, actor, "abort requested")
             self._aborts.add(release.id)
             await asyncio.wait({task}, timeout=self._steps.stop_timeout + 30)
+            found = self._reload(release.id)
+            if found.phase.is_in_flight:
+                raise Conflict(
+                    f"abort of release {release.id} was asked but it is still "
+                    f"{found.phase}; it stops at its next step",
+                    release=release.id,
+                )
         else:
             async with self.lock(service):
                 await self.pipeline.end(
@@ -143,8 +151,9 @@ class ReleaseManager:
                     service=service,
                 )
             reason = f"rollback to release {previous.id} ({previous.image_ref})"
+            spec = previous.spec.model_copy(update={"auto_promote": True})
             release = await self._start(
-                record, previous.image_ref, actor, reason, None, auto_promote=True
+                record, spec, previous.image_ref, actor, reason, None
             )
         return release, False
 
@@ -202,12 +211,13 @@ class ReleaseManager:
     async def _start(
         self,
         record: ServiceRecord,
+        spec: ServiceSpec,
         reference: str,
         actor: str,
         reason: str,
         idempotency_key: str | None,
-        auto_promote: bool,
     ) -> ReleaseRecord:
+        """Resolve the image, store the release with its spec, start it."""
         try:
             resolved = await asyncio.to_thread(
                 self._steps.runtime.resolve_image, reference
@@ -217,7 +227,6 @@ class ReleaseManager:
                 "image", reference, "must name an image the engine has"
             ) from exc
         color = record.live_color.other if record.live_color else Color.BLUE
-        spec = record.spec.model_copy(update={"auto_promote": auto_promote})
         release = self._store.create_release(
             spec,
             reference,

@@ -7,6 +7,7 @@ the bad value.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -33,6 +34,8 @@ def parse_duration(value: Any) -> float:
         raise ValueError(f"expected a duration such as 30s, got {value!r}")
     if isinstance(value, int | float):
         seconds = float(value)
+        if not math.isfinite(seconds):
+            raise ValueError(f"expected a finite duration, got {value!r}")
     elif isinstance(value, str) and (match := _DURATION.match(value)):
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     else:
@@ -47,14 +50,24 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: "2" is not a replica count and "yes" is not a boolean; and
+    # no infinity or NaN may reach the store.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False
+    )
+
+
+PATH_PATTERN = re.compile(r"/[A-Za-z0-9._~%/?=&:@+,-]*")
 
 
 def _check_path(value: str) -> str:
     if not value.startswith("/"):
         raise ValueError(f'must start with "/", got {value!r}')
-    if any(ch.isspace() for ch in value):
-        raise ValueError(f"must not contain white space, got {value!r}")
+    if not PATH_PATTERN.fullmatch(value):
+        raise ValueError(
+            "must be a URL path of letters, digits and ._~%/?=&:@+,- only, "
+            f"got {value!r}"
+        )
     return value
 
 
@@ -62,8 +75,8 @@ class Readiness(_Model):
     """How the controller decides that a replica can take traffic."""
 
     path: str = "/healthz"
-    interval: Duration = Field(default=1.0, gt=0)
-    timeout: Duration = Field(default=2.0, gt=0)
+    interval: Duration = Field(default=1.0, ge=0.05, le=60)
+    timeout: Duration = Field(default=2.0, ge=0.05, le=60)
     healthy_threshold: int = Field(default=1, ge=1, le=100)
     min_ready: Duration = Field(
         default=2.0,
@@ -101,12 +114,12 @@ class Gate(_Model):
     """
 
     duration: Duration = Field(default=0.0, ge=0, le=3600)
-    interval: Duration = Field(default=0.5, gt=0, le=60)
+    interval: Duration = Field(default=0.5, ge=0.05, le=60)
     path: str = "/"
     max_error_rate: float = Field(default=0.01, ge=0, le=1)
-    max_p95: Duration = Field(default=1.0, gt=0)
-    max_p95_ratio: float | None = Field(default=None, gt=0)
-    min_samples: int = Field(default=5, ge=1)
+    max_p95: Duration = Field(default=1.0, gt=0, le=600)
+    max_p95_ratio: float | None = Field(default=None, gt=0, le=1000)
+    min_samples: int = Field(default=5, ge=1, le=100_000)
 
     _path = field_validator("path")(_check_path)
 
@@ -164,6 +177,15 @@ class ServiceSpec(_Model):
     auto_promote_after: Duration | None = Field(default=None, ge=0, le=86400)
     standby_ttl: Duration = Field(default=600.0, ge=0, le=7 * 86400)
     progress_deadline: Duration = Field(default=600.0, gt=0, le=86400)
+
+    @model_validator(mode="after")
+    def _some_verification(self) -> ServiceSpec:
+        if not self.smoke and not self.analysis.is_enabled:
+            raise ValueError(
+                "smoke: a release needs at least one smoke check or an analysis "
+                "window, got neither"
+            )
+        return self
 
     @field_validator("name")
     @classmethod

@@ -106,7 +106,8 @@ class Steps:
             if pending and time.monotonic() >= deadline:
                 raise StepFailed(_deadline_failure(spec, len(pending), last))
             if pending:
-                await asyncio.sleep(spec.readiness.interval)
+                pause = min(spec.readiness.interval, deadline - time.monotonic())
+                await nap(pause, should_abort)
         await self._hold_ready(release, replicas, should_abort)
         return replicas
 
@@ -120,9 +121,7 @@ class Steps:
         spec = release.spec
         until = time.monotonic() + spec.readiness.min_ready
         while time.monotonic() < until:
-            if should_abort():
-                raise StepAborted
-            await asyncio.sleep(min(spec.readiness.interval, 0.5))
+            await nap(min(spec.readiness.interval, 0.5), should_abort)
             for replica in replicas:
                 result = await self._probe_replica(spec, replica)
                 if not result.is_ok:
@@ -186,8 +185,35 @@ class Steps:
 
     # Promoting ---------------------------------------------------------------
 
+    async def check_color(self, service: str, color: Color) -> None:
+        """Every replica of ``color`` runs and passes readiness, or StepFailed."""
+        record = self.store.service(service)
+        slot = self.store.slot(service, color)
+        if record is None or not slot.replicas:
+            raise StepFailed(f"{color} of {service} has no replicas to send live to")
+        path = record.spec.readiness.path
+        for container_id, _ in slot.replicas:
+            replica = await asyncio.to_thread(self.runtime.inspect, container_id)
+            if replica.state is not ReplicaState.RUNNING or replica.address is None:
+                raise StepFailed(
+                    f"replica {replica.name or container_id[:12]} of {color} is "
+                    f"{replica.state.value}; live stays where it is"
+                )
+            url = replica_url(replica.address, path)
+            result = await probe(self.client, url, record.spec.readiness.timeout)
+            if not result.is_ok:
+                raise StepFailed(
+                    f"replica {replica.name} of {color} is not ready "
+                    f"({result.describe()}); live stays where it is"
+                )
+
     async def flip(self, service: str, color: Color) -> ProbeResult:
-        """Send live traffic to ``color`` and confirm the proxy serves it."""
+        """Send live traffic to ``color`` and confirm the proxy serves it.
+
+        The colour's replicas are checked first, so live is never sent to a
+        colour that cannot answer.
+        """
+        await self.check_color(service, color)
         await self.router.apply({service: color})
         url = self.endpoint_url(service, "live")
         result = await confirm_color(self.client, url, color)
@@ -215,6 +241,18 @@ class Steps:
             )
         )
         return len(mine)
+
+
+async def nap(seconds: float, should_abort: Callable[[], bool]) -> None:
+    """Sleep in short slices; StepAborted as soon as an abort is asked."""
+    until = time.monotonic() + max(0.0, seconds)
+    while True:
+        if should_abort():
+            raise StepAborted
+        left = until - time.monotonic()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(left, 0.1))
 
 
 def proxy_host(bind: str) -> str:

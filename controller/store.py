@@ -8,6 +8,7 @@ decided so far.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sqlite3
 import threading
@@ -20,6 +21,8 @@ from pathlib import Path
 from controller.phases import Phase, check_transition
 from controller.spec import ServiceSpec
 from proxy.routes import Address, Color
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS services (
@@ -53,8 +56,6 @@ CREATE TABLE IF NOT EXISTS releases (
     idempotency_key TEXT
 );
 CREATE INDEX IF NOT EXISTS releases_by_service ON releases(service, number);
-CREATE UNIQUE INDEX IF NOT EXISTS releases_by_key
-    ON releases(service, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     release_id TEXT NOT NULL REFERENCES releases(id),
@@ -69,6 +70,13 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 """
+
+
+# Columns added after the first schema: (table, column, type), oldest first.
+ADDED_COLUMNS = (
+    ("slots", "standby_until", "REAL"),
+    ("releases", "idempotency_key", "TEXT"),
+)
 
 
 def now() -> str:
@@ -147,6 +155,19 @@ class Store:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns a store made by an earlier version lacks."""
+        for table, column, kind in ADDED_COLUMNS:
+            names = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in names:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                log.info("store: added column %s.%s", table, column)
+        self._db.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS releases_by_key ON "
+            "releases(service, idempotency_key) WHERE idempotency_key IS NOT NULL"
+        )
 
     def controller_id(self) -> str:
         """This store's controller identity, made on first use and then kept."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,9 +21,15 @@ def describe_validation(errors: list[Any]) -> tuple[str, str, Any]:
     """The field, a sentence and the bad value of the first validation error."""
     first = errors[0]
     location = [str(part) for part in first.get("loc", ()) if part != "body"]
-    field = ".".join(location) or "body"
-    value = first.get("input")
+    if first.get("type") == "json_invalid":
+        location = []  # the position in the text, not a field
     message = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
+    field = ".".join(location)
+    if not field and ": " in message:
+        # A check across fields names the field it is about first.
+        field, message = message.split(": ", 1)
+    field = field or "body"
+    value = first.get("input")
     if "got " not in message:
         message = f"{message}, got {value!r}"
     return field, f"{field}: {message}", value
@@ -75,8 +82,9 @@ def _validation_response(errors: list[Any]) -> JSONResponse:
 
 
 def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, list | dict):
-        return value
-    return repr(value)
+    """A value that JSON can carry: big or odd inputs become their repr."""
+    if value is None or isinstance(value, str | int | bool):
+        return value if not isinstance(value, str) or len(value) < 500 else None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    return None

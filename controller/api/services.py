@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
@@ -72,6 +73,7 @@ async def put_service(
         raise InvalidInput("name", spec.name, f'must match the path "{service}"')
     previous = ctx.store.service(service)
     _refuse_port_clash(ctx, spec)
+    _refuse_busy_ports(ctx, spec, previous)
     if previous is not None and (flying := ctx.store.in_flight(service)):
         raise Conflict(
             f'service "{service}" cannot change while release {flying.id} is '
@@ -150,6 +152,34 @@ def _refuse_port_clash(ctx: Context, spec: ServiceSpec) -> None:
                     field=f"endpoints.{endpoint.value}",
                     value=port,
                 )
+
+
+def _refuse_busy_ports(
+    ctx: Context, spec: ServiceSpec, previous: ServiceRecord | None
+) -> None:
+    """Refuse ports that another program holds; ours are bound by the proxy."""
+    held = set(previous.spec.endpoints.by_endpoint().values()) if previous else set()
+    for endpoint, port in spec.endpoints.by_endpoint().items():
+        if port in held:
+            continue
+        if not is_port_free(ctx.settings.proxy_bind, port):
+            raise Conflict(
+                f"endpoints.{endpoint.value}: port {port} is already in use on "
+                f"{ctx.settings.proxy_bind} by another program",
+                field=f"endpoints.{endpoint.value}",
+                value=port,
+            )
+
+
+def is_port_free(host: str, port: int) -> bool:
+    """Whether a listener could bind ``host:port`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def endpoint_urls(ctx: Context, spec: ServiceSpec) -> dict[str, str]:

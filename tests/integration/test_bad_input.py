@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import socket
 from typing import Any
 from urllib.parse import quote
 
@@ -135,3 +137,55 @@ def test_unknown_services_and_releases_are_404(controller: Controller) -> None:
     assert controller.api("GET", "/api/v1/services/nobody").status_code == 404
     response = controller.api("GET", "/api/v1/services/nobody/releases/abc")
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ('"deploy_timeout": Infinity', "deploy_timeout"),
+        ('"deploy_timeout": NaN', "deploy_timeout"),
+        ('"readiness": {"interval": 1e400}', "readiness.interval"),
+        ('"replicas": "2"', "replicas"),
+        ('"auto_promote": "yes"', "auto_promote"),
+        ('"readiness": {"path": "/he\\"alth"}', "readiness.path"),
+        ('"smoke": []', "smoke"),
+    ],
+)
+def test_odd_values_are_refused_and_nothing_is_stored(
+    controller: Controller, live_service: str, raw: str, field: str
+) -> None:
+    before = snapshot(controller, live_service)
+    spec = json.dumps(service_spec(live_service))
+    body = spec[:-1] + ", " + raw + "}"
+    response = controller.api(
+        "PUT",
+        f"/api/v1/services/{live_service}",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+    error = error_of(response)
+    assert error["field"] == field, error
+    assert snapshot(controller, live_service) == before
+    assert controller.api("GET", "/api/v1/services").status_code == 200
+
+
+def test_invalid_json_names_the_body(controller: Controller) -> None:
+    response = controller.api(
+        "PUT",
+        "/api/v1/services/web",
+        content="{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert error_of(response)["field"] == "body"
+
+
+def test_a_port_another_program_holds_is_refused(controller: Controller) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        spec = service_spec(unique_name())
+        spec["endpoints"]["live"] = holder.getsockname()[1]
+        response = controller.api("PUT", f"/api/v1/services/{spec['name']}", json=spec)
+    assert response.status_code == 409
+    assert error_of(response)["field"] == "endpoints.live"
+    assert controller.api("GET", "/api/v1/services").json() == []

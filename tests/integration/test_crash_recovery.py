@@ -4,6 +4,7 @@ releases fail with a reason, orphans go, and waiting releases wait on."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Any
 
@@ -102,3 +103,22 @@ def test_orphans_of_this_controller_are_removed_at_start(
     controller.start()
     assert containers_of(name, release["id"]) == []
     assert len(containers_of(name)) == 2
+
+
+def test_a_flip_stored_before_the_crash_is_finished_not_undone(
+    controller: Controller,
+) -> None:
+    name = controller.live_service()
+    staged = controller.ship(name, "v2")
+    controller.kill()
+    # The store as a kill leaves it between recording the new live colour
+    # and marking the release live.
+    with sqlite3.connect(controller.state_dir / "bgctl.db") as db:
+        db.execute("UPDATE services SET live_color = 'green' WHERE name = ?", (name,))
+        db.execute(
+            "UPDATE releases SET phase = 'Promoting' WHERE id = ?", (staged["id"],)
+        )
+    controller.start()
+    done = controller.api("GET", staged["url"]).json()
+    assert done["phase"] == "Live", done["reason"]
+    assert serving(controller, name, "live") == ("v2", "green")

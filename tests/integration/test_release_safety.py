@@ -284,3 +284,17 @@ def _seconds_between(start: str, end: str) -> float:
     from datetime import datetime
 
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def test_a_failed_release_gives_the_standby_back(controller: Controller) -> None:
+    name = controller.live_service()
+    controller.ship(name, "v2")
+    controller.promote(name)
+    spec = controller.status(name)["spec"] | {"smoke": [{"path": "/no-such-page"}]}
+    controller.register(spec)
+    release = controller.release(name, "v1")
+    done = controller.wait_phase(release, {"Failed", "AwaitingPromotion"})
+    assert done["phase"] == "Failed"
+    response = controller.api("POST", f"/api/v1/services/{name}/rollback")
+    assert response.status_code == 200, response.text
+    assert serving(controller, name, "live") == ("v1", "blue")
