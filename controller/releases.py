@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 from controller.errors import Conflict, InvalidInput, NotFound, ReleaseInFlight
 from controller.phases import Phase
@@ -266,8 +268,9 @@ class ReleaseManager:
         log.info("service %s rolled back to %s", record.name, live.other)
         return self._store.transition(standby.release_id, Phase.LIVE, actor, reason)
 
-    def _spawn(self, release: ReleaseRecord, work: object) -> asyncio.Task[None]:
-        assert asyncio.iscoroutine(work)
+    def _spawn(
+        self, release: ReleaseRecord, work: Coroutine[Any, Any, None]
+    ) -> asyncio.Task[None]:
         task = asyncio.create_task(self.pipeline.guard(release, work))
         self._tasks[release.service] = task
         task.add_done_callback(lambda _: self._aborts.discard(release.id))
