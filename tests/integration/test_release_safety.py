@@ -298,3 +298,17 @@ def test_a_failed_release_gives_the_standby_back(controller: Controller) -> None
     response = controller.api("POST", f"/api/v1/services/{name}/rollback")
     assert response.status_code == 200, response.text
     assert serving(controller, name, "live") == ("v1", "blue")
+
+
+def test_r2_preview_moves_only_once_the_idle_colour_is_ready(
+    controller: Controller,
+) -> None:
+    name = controller.live_service(deploy_timeout="20s")
+    preview = controller.status(name)["endpoints"]["preview"] + "/version"
+    with TrafficLoop(preview, seconds=60) as loop:
+        release = controller.release(name, "slow")
+        done = controller.wait_phase(release, {"AwaitingPromotion", "Failed"})
+        time.sleep(0.3)
+    assert done["phase"] == "AwaitingPromotion"
+    assert loop.failures == {}, loop.answers
+    assert loop.answers["200 v1"] > 0 and loop.answers["200 slow"] > 0
