@@ -179,14 +179,18 @@ class Pipeline:
             release, replicas, deadline, lambda: self._should_abort(release.id)
         )
 
-        # 2. Point preview at them, retire what the colour held, smoke-check.
+        # 2. Confirm that every replica runs the image the release pinned.
         self._move(release, Phase.VERIFYING, "every replica passed readiness")
+        verified = await self.steps.verify_images(release, replicas)
+        self.store.note(release.id, SYSTEM, verified)
+
+        # 3. Point preview at them, retire what the colour held, smoke-check.
         await self._stage(release, replicas)
         for line in await self.steps.smoke(release):
             self.store.note(release.id, SYSTEM, line)
         self._check_abort(release)
 
-        # 3. Compare preview with live over the analysis window.
+        # 4. Compare preview with live over the analysis window.
         if spec.analysis.is_enabled:
             await self._analyse(release)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from controller.integrity import image_mismatches
 from controller.probes import ProbeResult, confirm_color, local_host, probe, replica_url
 from controller.routing import Router
 from controller.runtime.base import (
@@ -153,6 +154,25 @@ class Steps:
         return result
 
     # Verifying ---------------------------------------------------------------
+
+    async def verify_images(
+        self, release: ReleaseRecord, started: list[Replica]
+    ) -> str:
+        """Confirm every replica of the release runs its pinned image id."""
+        found = await asyncio.to_thread(
+            self.runtime.list_replicas, release.service, release.color
+        )
+        mine = [replica for replica in found if replica.release == release.id]
+        mismatches = image_mismatches(release.image_id, started, mine)
+        if mismatches:
+            details = "; ".join(m.describe() for m in mismatches)
+            raise StepFailed(
+                f"image verification of {release.image_ref} failed: {details}"
+            )
+        return (
+            f"image verified: {len(mine)} replicas run {release.image_id} "
+            f"({release.image_ref})"
+        )
 
     async def smoke(self, release: ReleaseRecord) -> list[str]:
         """Send the spec's smoke requests through preview; lines for the timeline."""

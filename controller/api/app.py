@@ -13,7 +13,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from controller.api import errors, releases, services
+from controller.api import errors, inventory, releases, services
 from controller.api.context import Context
 from controller.policy import ImagePolicy
 from controller.reconcile import reconcile
@@ -92,6 +92,7 @@ def create_app(
     errors.install(app)
     app.include_router(services.router)
     app.include_router(releases.router)
+    app.include_router(inventory.router)
     _add_health(app)
     return app
 
