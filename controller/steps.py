@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
 
+from controller.hooks import HookResult, run_hook
 from controller.integrity import image_mismatches
 from controller.probes import ProbeResult, confirm_color, local_host, probe, replica_url
 from controller.routing import Router
@@ -195,6 +197,32 @@ class Steps:
                 )
             lines.append(f"smoke check {check.method} {check.path}: {result.status}")
         return lines
+
+    async def run_verify_hook(
+        self, release: ReleaseRecord, endpoint: str, should_abort: Callable[[], bool]
+    ) -> HookResult | None:
+        """Run the spec's verification hook on ``endpoint`` if it runs there."""
+        hook = release.spec.verify_hook
+        if hook is None or not hook.runs_on(endpoint):
+            return None
+        url = self.endpoint_url(release.service, endpoint, "")
+        env = {
+            **os.environ,
+            "BGCTL_TARGET_URL": url,
+            "BGCTL_SERVICE": release.service,
+            "BGCTL_RELEASE": release.id,
+            "BGCTL_COLOR": str(release.color),
+        }
+        fields = {"service": release.service, "release": release.id}
+        log.info("verification hook on %s started: %s", endpoint, url, extra=fields)
+        result = await run_hook(hook.command, env, hook.timeout, should_abort)
+        log.info(
+            "verification hook on %s finished: %s",
+            endpoint,
+            result.summary(),
+            extra=fields,
+        )
+        return result
 
     def endpoint_url(self, service: str, endpoint: str, path: str = "/") -> str:
         """The URL of a path on one of a service's frontends."""
