@@ -213,6 +213,14 @@ def history(
 
 
 @app.command()
+def inventory(url: Url = None, as_json: AsJson = False) -> None:
+    """List every running container of the controller and the image it runs."""
+    client = _client(url)
+    found = _call(lambda: client.get("/api/v1/inventory"))
+    _show(found, as_json, _inventory_text)
+
+
+@app.command()
 def down(
     state_dir: Annotated[
         Path, typer.Option(envvar="BGCTL_STATE_DIR", help="state directory")
@@ -330,3 +338,27 @@ def _history_text(releases: list[dict[str, Any]]) -> str:
         f"{r['phase']:<18} {r['created_at']} {r['reason'].splitlines()[0][:60]}"
         for r in releases
     )
+
+
+def _inventory_text(artifacts: list[dict[str, Any]]) -> str:
+    if not artifacts:
+        return "no running artifacts"
+    lines = [
+        f"{'SERVICE':<16} {'COLOUR':<6} {'ROLE':<8} {'RELEASE':<8} "
+        f"{'IMAGE':<24} {'IMAGE ID':<12} {'DIGEST':<12} {'CONTAINER':<40} "
+        f"{'STARTED':<19} HEALTH"
+    ]
+    for a in artifacts:
+        digest = (a["repo_digest"] or "-").rsplit(":", 1)[-1][:12]
+        health = "healthy" if a["healthy"] else "unhealthy"
+        lines.append(
+            f"{a['service']:<16} {a['color']:<6} {a['role']:<8} {a['release']:<8} "
+            f"{a['image'] or '-':<24} {_short_id(a['image_id']):<12} {digest:<12} "
+            f"{a['container_name']:<40} {(a['started_at'] or '-')[:19]:<19} "
+            f"{health}{'' if a['pinned'] else ', image differs from release'}"
+        )
+    return "\n".join(lines)
+
+
+def _short_id(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]

@@ -2,6 +2,7 @@
 
 BgctlError                 every error carries a code and an HTTP status
 ├── InvalidInput           422: a field has a bad value
+├── ImageNotAllowed        403: the image policy refuses the repository
 ├── NotFound               404: no such service or release
 ├── Conflict               409: the request clashes with current state
 │   └── ReleaseInFlight    409: another release of the service is running
@@ -44,6 +45,25 @@ class InvalidInput(BgctlError):
         )
         self.field = field
         self.value = value
+
+
+class ImageNotAllowed(BgctlError):
+    """The controller's image policy does not allow the image's repository."""
+
+    status_code = 403
+    code = "image_not_allowed"
+
+    def __init__(
+        self, reference: str, repository: str, patterns: tuple[str, ...]
+    ) -> None:
+        super().__init__(
+            f"image {reference!r} is not allowed: repository {repository!r} "
+            f"matches none of the allowed patterns {', '.join(patterns)}",
+            image=reference,
+            allowed=list(patterns),
+        )
+        self.reference = reference
+        self.patterns = patterns
 
 
 class NotFound(BgctlError):

@@ -14,10 +14,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from controller.analysis import Verdict, judge, observe
+from controller.hooks import Ending, hook_text
 from controller.phases import Phase
 from controller.runtime.base import Replica
 from controller.steps import StepAborted, StepFailed, Steps
 from controller.store import ReleaseRecord, SlotRecord
+from controller.watch import LiveWatch, is_watched
 from proxy.routes import Color
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ class Pipeline:
         self.steps = steps
         self.store = steps.store
         self._should_abort = should_abort
+        self._watch = LiveWatch(steps, should_abort)
         # What a staged release displaced from its colour, kept warm until
         # the release is verified, so a failed release gives it back.
         self._displaced: dict[str, SlotRecord] = {}
@@ -82,6 +85,7 @@ class Pipeline:
 
         # 1. Flip, and confirm live answers from the new colour.
         self._move(release, Phase.PROMOTING, f"flipping live to {release.color}", actor)
+        await self._retire_displaced(release)  # when verified by a person
         try:
             result = await self.steps.flip(release.service, release.color)
         except Exception:
@@ -92,44 +96,25 @@ class Pipeline:
             release.id, actor, f"live answers from {release.color}: {result.describe()}"
         )
 
-        # 2. Watch live for the post-verification window.
-        if release.spec.post_verify.is_enabled:
+        # 2. Watch live: the post-verification window, then the live hook.
+        if is_watched(release):
             await self.watch(release, was_live)
 
         # 3. Live; the previous colour stays warm for the standby window.
         self.go_live(release, actor)
 
     async def watch(self, release: ReleaseRecord, was_live: Color | None) -> None:
-        """Probe live for the window; a breach or an abort flips back."""
+        """Watch live after the flip; a breach, a failed hook or an abort flips back."""
         gate = release.spec.post_verify
-        reason = f"watching live for {gate.duration:g}s"
+        reason = "running the verification hook on live"
+        if gate.is_enabled:
+            reason = f"watching live for {gate.duration:g}s"
         if self._reload(release.id).phase is Phase.POST_VERIFYING:
             self.store.note(release.id, SYSTEM, reason)  # watched again
         else:
             self._move(release, Phase.POST_VERIFYING, reason)
-        url = self.steps.endpoint_url(release.service, "live", gate.path)
-        (window,) = await observe(
-            self.steps.client, [url], gate, lambda: self._should_abort(release.id)
-        )
-        if self._should_abort(release.id):
-            await self.flip_back(release, was_live, Phase.ABORTED, "aborted by request")
+        if not await self._watch.run(release, was_live):
             raise _Ended
-        judgement = judge(gate, window)
-        if judgement.verdict is Verdict.PASSED:
-            self.store.note(
-                release.id, SYSTEM, f"post-verification passed: {judgement.reason}"
-            )
-            return
-        reason = f"post-verification {judgement.verdict}: {judgement.reason}"
-        if was_live is None:
-            self.store.note(
-                release.id,
-                SYSTEM,
-                reason + "; no previous colour to flip back to, live stays",
-            )
-            return
-        await self.flip_back(release, was_live, Phase.ROLLED_BACK, reason)
-        raise _Ended
 
     def go_live(self, release: ReleaseRecord, actor: str) -> None:
         """Mark the release live and start the previous colour's standby window."""
@@ -143,16 +128,6 @@ class Pipeline:
         if other.release_id is not None:
             until = time.time() + release.spec.standby_ttl
             self.store.set_standby(release.service, release.color.other, until)
-
-    async def flip_back(
-        self, release: ReleaseRecord, to: Color | None, phase: Phase, reason: str
-    ) -> None:
-        """Send live back to ``to`` after a promotion; the release ends."""
-        if to is not None:
-            await self.steps.flip(release.service, to)
-            self.store.set_live(release.service, to)
-        self.store.transition(release.id, phase, SYSTEM, f"{reason}; live back on {to}")
-        log.warning("release %s flipped back to %s: %s", release.id, to, reason)
 
     async def end(self, release_id: str, phase: Phase, actor: str, reason: str) -> None:
         """Fail or abort a release before it went live; its replicas go."""
@@ -198,21 +173,30 @@ class Pipeline:
             release, replicas, deadline, lambda: self._should_abort(release.id)
         )
 
-        # 2. Point preview at them, retire what the colour held, smoke-check.
+        # 2. Confirm that every replica runs the image the release pinned.
         self._move(release, Phase.VERIFYING, "every replica passed readiness")
+        verified = await self.steps.verify_images(release, replicas)
+        self.store.note(release.id, SYSTEM, verified)
+
+        # 3. Point preview at them, retire what the colour held, smoke-check.
         await self._stage(release, replicas)
         for line in await self.steps.smoke(release):
             self.store.note(release.id, SYSTEM, line)
         self._check_abort(release)
 
-        # 3. Compare preview with live over the analysis window.
-        if spec.analysis.is_enabled:
-            await self._analyse(release)
+        # 4. Compare preview with live over the analysis window.
+        undecided = await self._analyse(release) if spec.analysis.is_enabled else None
 
-        # 4. Verified: what the colour held before can go now.
+        # 5. Run the verification hook on preview; an undecided analysis waits.
+        await self._preview_hook(release)
+        if undecided is not None:
+            raise _Inconclusive(undecided)
+
+        # 6. Verified: what the colour held before can go now.
         await self._retire_displaced(release)
 
-    async def _analyse(self, release: ReleaseRecord) -> None:
+    async def _analyse(self, release: ReleaseRecord) -> str | None:
+        """Judge preview against live; the reason when too little data came."""
         gate = release.spec.analysis
         preview = self.steps.endpoint_url(release.service, "preview", gate.path)
         urls = [preview]
@@ -231,8 +215,20 @@ class Pipeline:
         if judgement.verdict is Verdict.FAILED:
             raise StepFailed(text)
         self.store.note(release.id, SYSTEM, text)
-        if judgement.verdict is Verdict.INCONCLUSIVE:
-            raise _Inconclusive(text)
+        return text if judgement.verdict is Verdict.INCONCLUSIVE else None
+
+    async def _preview_hook(self, release: ReleaseRecord) -> None:
+        """Run the verification hook on preview; anything but exit 0 fails."""
+        result = await self.steps.run_verify_hook(
+            release, "preview", lambda: self._should_abort(release.id)
+        )
+        if result is None:
+            return
+        self.store.note(release.id, SYSTEM, hook_text("preview", result))
+        if result.ending is Ending.STOPPED:
+            raise StepAborted
+        if not result.passed:
+            raise StepFailed(f"verification hook on preview failed: {result.summary()}")
 
     async def _await_promotion(self, release: ReleaseRecord) -> None:
         spec = release.spec

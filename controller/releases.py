@@ -16,6 +16,7 @@ from typing import Any
 from controller.errors import Conflict, InvalidInput, NotFound, ReleaseInFlight
 from controller.phases import Phase
 from controller.pipeline import Pipeline
+from controller.policy import ImagePolicy, repository_of
 from controller.runtime.base import ReplicaState
 from controller.runtime.errors import EngineError, ImageNotFound
 from controller.spec import ServiceSpec
@@ -31,8 +32,9 @@ SYSTEM = "bgctl"
 class ReleaseManager:
     """Runs releases as background tasks and answers the release actions."""
 
-    def __init__(self, steps: Steps) -> None:
+    def __init__(self, steps: Steps, policy: ImagePolicy | None = None) -> None:
         self._steps = steps
+        self._policy = policy or ImagePolicy()
         self._store = steps.store
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._aborts: set[str] = set()
@@ -56,6 +58,7 @@ class ReleaseManager:
         record = self._service(service)
         reference = record.spec.image_reference(image)
         _check_repository(record, reference)
+        self._policy.check(reference)
         async with self.lock(service):
             if idempotency_key is not None:
                 earlier = self._store.release_by_key(service, idempotency_key)
@@ -152,6 +155,7 @@ class ReleaseManager:
                     f'service "{service}" has no earlier release to roll back to',
                     service=service,
                 )
+            self._policy.check(previous.image_ref)
             reason = f"rollback to release {previous.id} ({previous.image_ref})"
             spec = previous.spec.model_copy(update={"auto_promote": True})
             release = await self._start(
@@ -324,10 +328,7 @@ def _same_request(earlier: ReleaseRecord, reference: str) -> ReleaseRecord:
 
 
 def _check_repository(record: ServiceRecord, reference: str) -> None:
-    repository = reference.split("@", 1)[0]
-    if ":" in repository.rsplit("/", 1)[-1]:
-        repository = repository.rsplit(":", 1)[0]
-    if repository != record.spec.image:
+    if repository_of(reference) != record.spec.image:
         raise InvalidInput(
             "image",
             reference,

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controller.policy import parse_patterns
+
 PREFIX = "BGCTL_"
 
 
@@ -26,6 +28,7 @@ class Settings:
     haproxy_bin: str = "haproxy"
     stop_timeout: float = 10.0
     extra_labels: Mapping[str, str] = field(default_factory=dict)
+    allowed_images: tuple[str, ...] = ()  # repository patterns; empty: all
 
     @property
     def database(self) -> Path:
@@ -50,6 +53,7 @@ class Settings:
             haproxy_bin=env.get(PREFIX + "HAPROXY_BIN", "haproxy"),
             stop_timeout=_seconds(env, "STOP_TIMEOUT", 10.0),
             extra_labels=_labels(env, "EXTRA_LABELS"),
+            allowed_images=_patterns(env, "ALLOWED_IMAGES"),
         )
 
 
@@ -90,3 +94,14 @@ def _labels(env: Mapping[str, str], key: str) -> dict[str, str]:
             )
         labels[name] = value
     return labels
+
+
+def _patterns(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    """Repository patterns; unset allows every repository."""
+    raw = env.get(PREFIX + key)
+    if raw is None:
+        return ()
+    try:
+        return parse_patterns(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}{key} {exc}") from exc

@@ -7,6 +7,7 @@ the bad value.
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from typing import Annotated, Any
@@ -129,6 +130,42 @@ class Gate(_Model):
         return self.duration > 0
 
 
+class HookPhase(enum.StrEnum):
+    """Where a verification hook runs."""
+
+    PREVIEW = "preview"  # against preview, before promotion
+    LIVE = "live"  # against live, after the flip; a failure flips back
+    BOTH = "both"  # both of the above
+
+
+class VerifyHook(_Model):
+    """A command that verifies a release; a non-zero exit fails it.
+
+    It runs without a shell, with the frontend's URL in ``BGCTL_TARGET_URL``
+    and the release in ``BGCTL_SERVICE``, ``BGCTL_RELEASE`` and
+    ``BGCTL_COLOR``; past ``timeout`` it is killed, and that fails it too.
+    """
+
+    command: list[Annotated[str, Field(max_length=4096)]] = Field(
+        min_length=1, max_length=64, examples=[["sh", "-c", "./check.sh"]]
+    )
+    timeout: Duration = Field(default=30.0, gt=0, le=3600)
+    phase: HookPhase = HookPhase.BOTH
+
+    @field_validator("command")
+    @classmethod
+    def _runnable(cls, value: list[str]) -> list[str]:
+        if not value[0].strip():
+            raise ValueError(f"must start with a program, got {value!r}")
+        if any("\x00" in arg for arg in value):
+            raise ValueError(f"must not contain NUL characters, got {value!r}")
+        return value
+
+    def runs_on(self, endpoint: str) -> bool:
+        """Whether the hook runs against ``endpoint`` (preview or live)."""
+        return self.phase in (HookPhase.BOTH, HookPhase(endpoint))
+
+
 class Endpoints(_Model):
     """The ports of 127.0.0.1 (or the proxy's bind address) per frontend."""
 
@@ -172,6 +209,9 @@ class ServiceSpec(_Model):
     )
     post_verify: Gate = Field(
         default=Gate(), description="probes of live after the flip; a breach flips back"
+    )
+    verify_hook: VerifyHook | None = Field(
+        default=None, description="a command run against preview and/or live"
     )
     auto_promote: bool = False
     auto_promote_after: Duration | None = Field(default=None, ge=0, le=86400)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
 
+from controller.hooks import HookResult, run_hook
+from controller.integrity import image_mismatches
 from controller.probes import ProbeResult, confirm_color, local_host, probe, replica_url
 from controller.routing import Router
 from controller.runtime.base import (
@@ -153,6 +156,25 @@ class Steps:
 
     # Verifying ---------------------------------------------------------------
 
+    async def verify_images(
+        self, release: ReleaseRecord, started: list[Replica]
+    ) -> str:
+        """Confirm every replica of the release runs its pinned image id."""
+        found = await asyncio.to_thread(
+            self.runtime.list_replicas, release.service, release.color
+        )
+        mine = [replica for replica in found if replica.release == release.id]
+        mismatches = image_mismatches(release.image_id, started, mine)
+        if mismatches:
+            details = "; ".join(m.describe() for m in mismatches)
+            raise StepFailed(
+                f"image verification of {release.image_ref} failed: {details}"
+            )
+        return (
+            f"image verified: {len(mine)} replicas run {release.image_id} "
+            f"({release.image_ref})"
+        )
+
     async def smoke(self, release: ReleaseRecord) -> list[str]:
         """Send the spec's smoke requests through preview; lines for the timeline."""
         spec = release.spec
@@ -174,6 +196,32 @@ class Steps:
                 )
             lines.append(f"smoke check {check.method} {check.path}: {result.status}")
         return lines
+
+    async def run_verify_hook(
+        self, release: ReleaseRecord, endpoint: str, should_abort: Callable[[], bool]
+    ) -> HookResult | None:
+        """Run the spec's verification hook on ``endpoint`` if it runs there."""
+        hook = release.spec.verify_hook
+        if hook is None or not hook.runs_on(endpoint):
+            return None
+        url = self.endpoint_url(release.service, endpoint, "")
+        env = {
+            **os.environ,
+            "BGCTL_TARGET_URL": url,
+            "BGCTL_SERVICE": release.service,
+            "BGCTL_RELEASE": release.id,
+            "BGCTL_COLOR": str(release.color),
+        }
+        fields = {"service": release.service, "release": release.id}
+        log.info("verification hook on %s started: %s", endpoint, url, extra=fields)
+        result = await run_hook(hook.command, env, hook.timeout, should_abort)
+        log.info(
+            "verification hook on %s finished: %s",
+            endpoint,
+            result.summary(),
+            extra=fields,
+        )
+        return result
 
     def endpoint_url(self, service: str, endpoint: str, path: str = "/") -> str:
         """The URL of a path on one of a service's frontends."""

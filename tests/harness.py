@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +96,7 @@ class Controller:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     services: set[str] = field(default_factory=set)
+    extra_env: dict[str, str] = field(default_factory=dict)  # BGCTL_* settings
 
     @property
     def url(self) -> str:
@@ -109,6 +110,7 @@ class Controller:
             BGCTL_EXTRA_LABELS=f"{TEST_LABEL}=true",
             BGCTL_STOP_TIMEOUT="5",
         )
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout: float = 30.0) -> None:
@@ -259,7 +261,7 @@ def containers_of(service: str, release: str | None = None) -> list[Any]:
     if release is not None:
         labels.append(f"bgctl.release={release}")
     found: list[Any] = docker.from_env().containers.list(
-        all=True, filters={"label": labels}
+        all=True, filters={"label": labels}, ignore_removed=True
     )
     return found
 
@@ -268,8 +270,11 @@ def cleanup(controller: Controller, client: docker.DockerClient) -> None:
     """Stop the controller and its proxy; remove the test's containers."""
     controller.kill(signal.SIGTERM)
     stop_proxy(controller.state_dir)
+    # Other tests on the engine may remove theirs between list and inspect.
     for container in client.containers.list(
-        all=True, filters={"label": [f"{TEST_LABEL}=true", "bgctl.managed=true"]}
+        all=True,
+        filters={"label": [f"{TEST_LABEL}=true", "bgctl.managed=true"]},
+        ignore_removed=True,
     ):
         if container.labels.get("bgctl.service") in controller.services:
             container.remove(force=True)
@@ -294,15 +299,17 @@ def serving(controller: Controller, service: str, endpoint: str) -> tuple[str, s
     return response.text.strip(), response.headers.get("x-bgctl-color", "")
 
 
-def controller_fixture() -> Iterator[Controller]:
-    """Start a controller for one test and clean up after it.
+def controller_fixture(env: Mapping[str, str] | None = None) -> Iterator[Controller]:
+    """Start a controller for one test, with extra settings, and clean up after it.
 
     The state directory is short on purpose: HAProxy's sockets live in it,
     and a unix socket path must stay under about a hundred bytes.
     """
     client = engine()
     require_images(client, SAMPLE_IMAGES)
-    controller = Controller(Path(tempfile.mkdtemp(prefix="bgctl-")))
+    controller = Controller(
+        Path(tempfile.mkdtemp(prefix="bgctl-")), extra_env=dict(env or {})
+    )
     try:
         controller.start()
         yield controller

@@ -13,8 +13,9 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from controller.api import errors, releases, services
+from controller.api import errors, inventory, releases, services
 from controller.api.context import Context
+from controller.policy import ImagePolicy
 from controller.reconcile import reconcile
 from controller.releases import ReleaseManager
 from controller.routing import Router
@@ -59,6 +60,9 @@ def create_app(
         ctx = _build(settings, runtime, driver)
         app.state.context = ctx
         log.info("controller starting with state in %s", settings.state_dir)
+        if settings.allowed_images:
+            patterns = ", ".join(settings.allowed_images)
+            log.info("releases allowed only from repositories matching %s", patterns)
         await reconcile(ctx.store, ctx.runtime, ctx.router, settings.stop_timeout)
         ctx.releases.resume()
         keeper = StandbyKeeper(ctx.steps, ctx.releases.lock)
@@ -88,6 +92,7 @@ def create_app(
     errors.install(app)
     app.include_router(services.router)
     app.include_router(releases.router)
+    app.include_router(inventory.router)
     _add_health(app)
     return app
 
@@ -116,7 +121,7 @@ def _build(
         runtime=engine,
         router=router,
         steps=steps,
-        releases=ReleaseManager(steps),
+        releases=ReleaseManager(steps, ImagePolicy(settings.allowed_images)),
     )
 
 

@@ -101,3 +101,22 @@ class ServiceStatus(ServiceSummary):
     colors: list[ColorStatus]
     release_in_flight: Release | None
     spec: dict[str, object]
+
+
+class Artifact(BaseModel):
+    """One running container of this controller and the image it runs."""
+
+    service: str
+    color: Color
+    role: str  # live, standby, staged; retiring as its colour moves on; unknown
+    release: str
+    image: str | None  # the reference the release asked for
+    image_id: str  # what the engine says the container runs
+    pinned: bool  # whether that is the image id the release resolved
+    repo_digest: str | None  # "repo@sha256:..." when a registry knows the image
+    container_name: str
+    container_id: str
+    state: str
+    started_at: str | None
+    healthy: bool
+    probe: str

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from controller.api.context import Context
 from controller.api.models import Event, Release
-from controller.store import ReleaseRecord
+from controller.probes import probe, replica_url
+from controller.runtime.base import Replica, ReplicaState
+from controller.store import ReleaseRecord, ServiceRecord
+from proxy.routes import Color
+
+HEALTH_TIMEOUT = 1.0  # seconds a status probe of one replica may take
 
 
 def release_path(release: ReleaseRecord) -> str:
@@ -37,3 +42,25 @@ def release_out(
         url=release_path(release),
         timeline=timeline,
     )
+
+
+def color_role(
+    record: ServiceRecord, color: Color, release: ReleaseRecord | None
+) -> str:
+    """What a colour holding ``release`` is to the service right now."""
+    if color is record.live_color:
+        return "live"
+    if release is not None and release.phase.is_in_flight:
+        return "staged"
+    if release is not None:
+        return "standby"
+    return "idle"
+
+
+async def replica_health(ctx: Context, replica: Replica, path: str) -> tuple[bool, str]:
+    """A quick probe of a running replica's ``path``: (is healthy, what it said)."""
+    if replica.state is not ReplicaState.RUNNING or replica.address is None:
+        return False, f"not probed: {replica.state.value}"
+    url = replica_url(replica.address, path)
+    result = await probe(ctx.steps.client, url, HEALTH_TIMEOUT)
+    return result.is_ok, result.describe()

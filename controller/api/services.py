@@ -17,11 +17,16 @@ from controller.api.models import (
     ServiceStatus,
     ServiceSummary,
 )
-from controller.api.presenters import release_out, release_path
+from controller.api.presenters import (
+    color_role,
+    release_out,
+    release_path,
+    replica_health,
+)
 from controller.errors import Conflict, InvalidInput, NotFound, OperationFailed
-from controller.probes import local_host, probe, replica_url
+from controller.probes import local_host
 from controller.routing import preview_color
-from controller.runtime.base import Replica, ReplicaState
+from controller.runtime.base import Replica
 from controller.spec import NAME_PATTERN, ServiceSpec
 from controller.store import ServiceRecord
 from proxy.routes import Color
@@ -229,14 +234,7 @@ async def _color_status(
 ) -> ColorStatus:
     slot = ctx.store.slot(record.name, color)
     release = ctx.store.release(slot.release_id) if slot.release_id else None
-    if color is record.live_color:
-        role = "live"
-    elif release is not None and release.phase.is_in_flight:
-        role = "staged"
-    elif release is not None:
-        role = "standby"
-    else:
-        role = "idle"
+    role = color_role(record, color, release)
     mine = [r for r in replicas if r.color is color]
     path = record.spec.readiness.path
     return ColorStatus(
@@ -251,10 +249,7 @@ async def _color_status(
 
 
 async def _replica(ctx: Context, replica: Replica, path: str) -> ReplicaStatus:
-    healthy, text = False, f"not probed: {replica.state.value}"
-    if replica.state is ReplicaState.RUNNING and replica.address is not None:
-        result = await probe(ctx.steps.client, replica_url(replica.address, path), 1.0)
-        healthy, text = result.is_ok, result.describe()
+    healthy, text = await replica_health(ctx, replica, path)
     return ReplicaStatus(
         name=replica.name,
         container_id=replica.container_id,

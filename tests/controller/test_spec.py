@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from controller.api.errors import describe_validation
 from controller.spec import ServiceSpec, parse_duration
 
 
@@ -86,3 +87,43 @@ def test_a_bare_tag_becomes_a_reference_of_the_repository() -> None:
     parsed = ServiceSpec.model_validate(spec())
     assert parsed.image_reference("v2") == "bgctl-sample:v2"
     assert parsed.image_reference("bgctl-sample:v2") == "bgctl-sample:v2"
+
+
+def test_a_verify_hook_runs_on_both_frontends_by_default() -> None:
+    parsed = ServiceSpec.model_validate(
+        spec(verify_hook={"command": ["sh", "-c", "true"], "timeout": "5s"})
+    )
+    assert parsed.verify_hook is not None
+    assert parsed.verify_hook.timeout == 5.0
+    assert parsed.verify_hook.runs_on("preview")
+    assert parsed.verify_hook.runs_on("live")
+    assert ServiceSpec.model_validate(spec()).verify_hook is None
+
+
+def test_a_verify_hook_may_run_on_one_frontend_only() -> None:
+    hook = {"command": ["./check"], "phase": "live"}
+    parsed = ServiceSpec.model_validate(spec(verify_hook=hook))
+    assert parsed.verify_hook is not None
+    assert parsed.verify_hook.runs_on("live")
+    assert not parsed.verify_hook.runs_on("preview")
+
+
+@pytest.mark.parametrize(
+    ("hook", "field", "quoted"),
+    [
+        ({"command": []}, "command", "[]"),
+        ({"command": [" "]}, "command", "[' ']"),
+        ({"command": "check.sh"}, "command", "'check.sh'"),
+        ({"command": ["a\x00b"]}, "command", "'a\\x00b'"),
+        ({"command": ["x"], "timeout": "0s"}, "timeout", "got 0.0"),
+        ({"command": ["x"], "phase": "staging"}, "phase", "'staging'"),
+    ],
+)
+def test_a_bad_verify_hook_names_its_field(
+    hook: dict[str, Any], field: str, quoted: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        ServiceSpec.model_validate(spec(verify_hook=hook))
+    path, message, _ = describe_validation(caught.value.errors())
+    assert path == f"verify_hook.{field}"
+    assert quoted in message
