@@ -150,7 +150,7 @@ class VerifyHook(_Model):
         min_length=1, max_length=64, examples=[["sh", "-c", "./check.sh"]]
     )
     timeout: Duration = Field(default=30.0, gt=0, le=3600)
-    phase: HookPhase = HookPhase.BOTH
+    phase: HookPhase = Field(default=HookPhase.BOTH, strict=False)
 
     @field_validator("command")
     @classmethod
