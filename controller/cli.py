@@ -1,8 +1,9 @@
 """bgctl: serve the controller, ship releases and steer them.
 
 Exit codes, so a pipeline can branch on them: 0 success, 1 the release
-failed or was aborted, 2 the controller refused the request, 3 the
-controller could not be reached or waiting timed out.
+failed or was aborted, 2 the controller refused the request (including a
+missing, unknown or too weak token: 401, 403), 3 the controller could not
+be reached or waiting timed out.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import typer
 import yaml
@@ -28,12 +30,21 @@ FAILED_PHASES = {"Failed", "Aborted", "RolledBack"}
 Url = Annotated[
     str | None, typer.Option("--url", envvar="BGCTL_URL", help="controller URL")
 ]
+BearerToken = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="BGCTL_TOKEN",
+        show_default=False,
+        help="bearer token [default: $BGCTL_STATE_DIR/admin.token if readable]",
+    ),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="print the raw JSON")]
 
 
-def _client(url: str | None) -> Client:
+def _client(url: str | None, token: str | None) -> Client:
     try:
-        return Client(url)
+        return Client(url, token)
     except ApiError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_REFUSED) from exc
@@ -70,17 +81,18 @@ def serve(
         os.environ["BGCTL_API_PORT"] = str(port)
     if state_dir:
         os.environ["BGCTL_STATE_DIR"] = str(state_dir)
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_REFUSED) from exc
     logging.basicConfig(
         level=log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    try:
+        settings = Settings.from_env()
+        controller = create_app(settings)
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from exc
     uvicorn.run(
-        create_app(settings),
+        controller,
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,
@@ -89,7 +101,9 @@ def serve(
 
 
 @app.command()
-def apply(spec: Path, url: Url = None, as_json: AsJson = False) -> None:
+def apply(
+    spec: Path, url: Url = None, token: BearerToken = None, as_json: AsJson = False
+) -> None:
     """Register or update a service from a YAML spec file."""
     try:
         body = yaml.safe_load(spec.read_text())
@@ -99,7 +113,7 @@ def apply(spec: Path, url: Url = None, as_json: AsJson = False) -> None:
     if not isinstance(body, dict) or "name" not in body:
         typer.echo(f"error: spec {spec} must be a mapping with a name", err=True)
         raise typer.Exit(EXIT_REFUSED)
-    client = _client(url)
+    client = _client(url, token)
     try:
         json.dumps(body, allow_nan=False)
     except ValueError as exc:
@@ -116,10 +130,11 @@ def deploy(
     wait: Annotated[bool, typer.Option(help="follow the release to its end")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait")] = 600.0,
     url: Url = None,
+    token: BearerToken = None,
     as_json: AsJson = False,
 ) -> None:
     """Ship IMAGE (a tag or a full reference) to the idle colour of SERVICE."""
-    client = _client(url)
+    client = _client(url, token)
     release = _call(
         lambda: client.post(f"/api/v1/services/{service}/releases", {"image": image})
     )
@@ -143,6 +158,7 @@ def promote(
     ] = True,
     timeout: Annotated[float, typer.Option(help="seconds to wait")] = 600.0,
     url: Url = None,
+    token: BearerToken = None,
     as_json: AsJson = False,
 ) -> None:
     """Flip live traffic to the release awaiting promotion.
@@ -150,7 +166,7 @@ def promote(
     Exits 0 once the release is live (or, with --no-wait, watched), 1 when
     the flip failed or the watch after it flipped back.
     """
-    client = _client(url)
+    client = _client(url, token)
     release = _call(lambda: client.post(f"/api/v1/services/{service}/promote"))
     if wait and release["phase"] == "PostVerifying":
         release = _follow(client, release, timeout, quiet=as_json)
@@ -164,19 +180,22 @@ def rollback(
     service: str,
     to: Annotated[str | None, typer.Option(help="the standby colour")] = None,
     url: Url = None,
+    token: BearerToken = None,
     as_json: AsJson = False,
 ) -> None:
     """Flip live traffic back to the standby colour."""
-    client = _client(url)
+    client = _client(url, token)
     body = {"color": to} if to else None
     release = _call(lambda: client.post(f"/api/v1/services/{service}/rollback", body))
     _show(release, as_json, _release_text)
 
 
 @app.command()
-def abort(service: str, url: Url = None, as_json: AsJson = False) -> None:
+def abort(
+    service: str, url: Url = None, token: BearerToken = None, as_json: AsJson = False
+) -> None:
     """Stop the release in flight and remove its replicas."""
-    client = _client(url)
+    client = _client(url, token)
     release = _call(lambda: client.post(f"/api/v1/services/{service}/abort"))
     _show(release, as_json, _release_text)
 
@@ -185,10 +204,11 @@ def abort(service: str, url: Url = None, as_json: AsJson = False) -> None:
 def status(
     service: Annotated[str | None, typer.Argument()] = None,
     url: Url = None,
+    token: BearerToken = None,
     as_json: AsJson = False,
 ) -> None:
     """Show one service in full, or every service with its live colour."""
-    client = _client(url)
+    client = _client(url, token)
     if service is None:
         services = _call(lambda: client.get("/api/v1/services"))
         _show(services, as_json, _services_text)
@@ -202,10 +222,11 @@ def history(
     service: str,
     limit: Annotated[int, typer.Option(help="how many releases")] = 20,
     url: Url = None,
+    token: BearerToken = None,
     as_json: AsJson = False,
 ) -> None:
     """List a service's releases, newest first."""
-    client = _client(url)
+    client = _client(url, token)
     found = _call(
         lambda: client.get(f"/api/v1/services/{service}/releases?limit={limit}")
     )
@@ -213,11 +234,30 @@ def history(
 
 
 @app.command()
-def inventory(url: Url = None, as_json: AsJson = False) -> None:
+def inventory(
+    url: Url = None, token: BearerToken = None, as_json: AsJson = False
+) -> None:
     """List every running container of the controller and the image it runs."""
-    client = _client(url)
+    client = _client(url, token)
     found = _call(lambda: client.get("/api/v1/inventory"))
     _show(found, as_json, _inventory_text)
+
+
+@app.command()
+def audit(
+    service: Annotated[str | None, typer.Option(help="only this service")] = None,
+    actor: Annotated[str | None, typer.Option(help="only this token name")] = None,
+    limit: Annotated[int, typer.Option(help="how many entries")] = 50,
+    url: Url = None,
+    token: BearerToken = None,
+    as_json: AsJson = False,
+) -> None:
+    """List who changed what, newest first, including refused requests."""
+    client = _client(url, token)
+    query = {"service": service, "actor": actor, "limit": limit}
+    path = "/api/v1/audit?" + urlencode({k: v for k, v in query.items() if v})
+    found = _call(lambda: client.get(path))
+    _show(found, as_json, _audit_text)
 
 
 @app.command()
@@ -362,3 +402,14 @@ def _inventory_text(artifacts: list[dict[str, Any]]) -> str:
 
 def _short_id(image_id: str) -> str:
     return image_id.removeprefix("sha256:")[:12]
+
+
+def _audit_text(entries: list[dict[str, Any]]) -> str:
+    if not entries:
+        return "no audit entries"
+    return "\n".join(
+        f"{e['at']} {e['actor']:<16} {e['method']:<6} {e['status']} "
+        f"{e['outcome']:<12} {e['path']}"
+        + (f" (release {e['release']})" if e["release"] else "")
+        for e in entries
+    )

@@ -1,14 +1,23 @@
-"""A small synchronous client of the controller's API, for the CLI."""
+"""A small synchronous client of the controller's API, for the CLI.
+
+It sends a bearer token: the one it is given (``--token`` or
+``BGCTL_TOKEN``), or else the admin token a controller without configured
+tokens wrote to ``$BGCTL_STATE_DIR/admin.token`` (state directory
+``.bgctl`` by default), when this user can read it.
+"""
 
 from __future__ import annotations
 
-import getpass
 import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 DEFAULT_URL = "http://127.0.0.1:7070"
+DEFAULT_STATE_DIR = ".bgctl"
+ADMIN_TOKEN_FILE = "admin.token"
 
 
 class ApiError(Exception):
@@ -22,17 +31,17 @@ class ApiError(Exception):
 class Client:
     """Calls the controller and turns its JSON errors into ApiError."""
 
-    def __init__(self, url: str | None = None, timeout: float = 60.0) -> None:
+    def __init__(
+        self, url: str | None = None, token: str | None = None, timeout: float = 60.0
+    ) -> None:
         self.url = (url or os.environ.get("BGCTL_URL") or DEFAULT_URL).rstrip("/")
         try:
             _ = httpx.URL(self.url).port  # parsing is the check
         except (httpx.InvalidURL, ValueError) as exc:
             raise ApiError(f"controller URL {self.url!r} is not a URL: {exc}") from exc
-        self._http = httpx.Client(
-            base_url=self.url,
-            timeout=timeout,
-            headers={"X-Bgctl-Actor": _who()},
-        )
+        secret = token or find_token()
+        headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, headers=headers)
 
     def request(self, method: str, path: str, json: Any = None) -> Any:
         """Send one request; the decoded body, or ApiError."""
@@ -57,11 +66,17 @@ class Client:
         return self.request("PUT", path, json)
 
 
-def _who() -> str:
+def find_token(environ: Mapping[str, str] | None = None) -> str | None:
+    """``BGCTL_TOKEN``, or else the state directory's admin token if readable."""
+    env = os.environ if environ is None else environ
+    given = env.get("BGCTL_TOKEN", "").strip()
+    if given:
+        return given
+    path = Path(env.get("BGCTL_STATE_DIR") or DEFAULT_STATE_DIR) / ADMIN_TOKEN_FILE
     try:
-        return os.environ.get("BGCTL_ACTOR") or getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
+        return path.read_text().strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _message(response: httpx.Response) -> str:

@@ -1,6 +1,8 @@
 """Errors the controller raises and how the API reports them.
 
 BgctlError                 every error carries a code and an HTTP status
+├── Unauthorized           401: no bearer token, or one nobody issued
+├── Forbidden              403: the token's role is below the route's
 ├── InvalidInput           422: a field has a bad value
 ├── ImageNotAllowed        403: the image policy refuses the repository
 ├── NotFound               404: no such service or release
@@ -31,6 +33,28 @@ class BgctlError(Exception):
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         body.update({k: v for k, v in self.context.items() if v is not None})
         return {"error": body}
+
+    def headers(self) -> dict[str, str]:
+        """Headers the error response carries beside the body."""
+        return {}
+
+
+class Unauthorized(BgctlError):
+    """The request carries no bearer token, or one the controller does not know."""
+
+    status_code = 401
+    code = "unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        """Tell the client which scheme to answer with (RFC 6750)."""
+        return {"WWW-Authenticate": 'Bearer realm="bgctl"'}
+
+
+class Forbidden(BgctlError):
+    """The token is known, but its role does not imply the one the route needs."""
+
+    status_code = 403
+    code = "forbidden"
 
 
 class InvalidInput(BgctlError):

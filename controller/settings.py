@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.policy import parse_patterns
+from controller.tokens import Token, TokenError, distinct, parse_lines, parse_list
 
 PREFIX = "BGCTL_"
 
@@ -29,6 +30,7 @@ class Settings:
     stop_timeout: float = 10.0
     extra_labels: Mapping[str, str] = field(default_factory=dict)
     allowed_images: tuple[str, ...] = ()  # repository patterns; empty: all
+    tokens: tuple[Token, ...] = ()  # none: the state directory's admin token
 
     @property
     def database(self) -> Path:
@@ -54,6 +56,7 @@ class Settings:
             stop_timeout=_seconds(env, "STOP_TIMEOUT", 10.0),
             extra_labels=_labels(env, "EXTRA_LABELS"),
             allowed_images=_patterns(env, "ALLOWED_IMAGES"),
+            tokens=_tokens(env, "TOKENS_FILE", "TOKENS"),
         )
 
 
@@ -105,3 +108,32 @@ def _patterns(env: Mapping[str, str], key: str) -> tuple[str, ...]:
         return parse_patterns(raw)
     except ValueError as exc:
         raise SettingsError(f"{PREFIX}{key} {exc}") from exc
+
+
+def _tokens(env: Mapping[str, str], file_key: str, list_key: str) -> tuple[Token, ...]:
+    """Tokens from the file ``file_key`` names and the list in ``list_key``."""
+    try:
+        found = [
+            *_token_file(env, file_key),
+            *parse_list(env.get(PREFIX + list_key, ""), PREFIX + list_key),
+        ]
+        return tuple(distinct(found))
+    except TokenError as exc:
+        raise SettingsError(str(exc)) from exc
+
+
+def _token_file(env: Mapping[str, str], key: str) -> list[Token]:
+    raw = env.get(PREFIX + key, "").strip()
+    if not raw:
+        return []
+    try:
+        text = Path(raw).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{PREFIX}{key}: cannot read {raw!r}: {exc}") from exc
+    found = parse_lines(text, f"{PREFIX}{key} {raw}")
+    if not found:
+        raise SettingsError(
+            f"{PREFIX}{key}: {raw!r} holds no tokens; expected lines of "
+            '"ROLE NAME TOKEN"'
+        )
+    return found

@@ -69,6 +69,19 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    service TEXT,
+    release_id TEXT,
+    status INTEGER NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_service ON audit(service, id);
+CREATE INDEX IF NOT EXISTS audit_by_actor ON audit(actor, id);
 """
 
 
@@ -143,8 +156,23 @@ class EventRecord:
     reason: str
 
 
+@dataclass(frozen=True)
+class AuditRecord:
+    """One mutating request, allowed or refused, as the audit log keeps it."""
+
+    at: str
+    actor: str  # the token's name, or "anonymous"
+    method: str
+    path: str
+    service: str | None
+    release_id: str | None
+    status: int
+    outcome: str
+    id: int = 0  # given by the store
+
+
 class Store:
-    """Services, colour slots, releases and timelines in SQLite."""
+    """Services, colour slots, releases, timelines and the audit log in SQLite."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -434,6 +462,38 @@ class Store:
             for row in rows
         ]
 
+    # Audit log ---------------------------------------------------------------
+
+    def add_audit(self, record: AuditRecord) -> None:
+        """Append one request to the audit log."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO audit (at, actor, method, path, service, release_id, "
+                "status, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.at,
+                    record.actor,
+                    record.method,
+                    record.path,
+                    record.service,
+                    record.release_id,
+                    record.status,
+                    record.outcome,
+                ),
+            )
+
+    def audit(
+        self, service: str | None = None, actor: str | None = None, limit: int = 100
+    ) -> list[AuditRecord]:
+        """The newest requests of the audit log, optionally of one service or actor."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM audit WHERE (? IS NULL OR service = ?) "
+                "AND (? IS NULL OR actor = ?) ORDER BY id DESC LIMIT ?",
+                (service, service, actor, actor, limit),
+            ).fetchall()
+        return [_audit(row) for row in rows]
+
 
 def _add_event(
     db: sqlite3.Connection,
@@ -488,4 +548,18 @@ def _release(row: sqlite3.Row) -> ReleaseRecord:
         created_by=row["created_by"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+    )
+
+
+def _audit(row: sqlite3.Row) -> AuditRecord:
+    return AuditRecord(
+        id=row["id"],
+        at=row["at"],
+        actor=row["actor"],
+        method=row["method"],
+        path=row["path"],
+        service=row["service"],
+        release_id=row["release_id"],
+        status=row["status"],
+        outcome=row["outcome"],
     )

@@ -7,14 +7,17 @@ green's figures apart. Pick frontends with tags::
     BGCTL_SERVICE=web locust -f loadtests/locustfile.py --tags blue green
 
 The endpoints come from the controller at ``BGCTL_URL`` (default
-``http://127.0.0.1:7070``); ``BGCTL_<FRONTEND>_URL`` overrides one of them.
-Only addresses on this machine are accepted.
+``http://127.0.0.1:7070``), asked with the token in ``BGCTL_TOKEN`` or else
+the admin token in ``$BGCTL_STATE_DIR/admin.token``; a viewer token is
+enough. ``BGCTL_<FRONTEND>_URL`` overrides one of them. Only addresses on
+this machine are accepted.
 """
 
 from __future__ import annotations
 
 import os
 from functools import cache
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,13 +38,29 @@ def endpoints() -> dict[str, str]:
     }
     if len(found) < len(FRONTENDS):
         controller = os.environ.get("BGCTL_URL", "http://127.0.0.1:7070")
-        status = httpx.get(f"{controller}/api/v1/services/{service}", timeout=10)
+        status = httpx.get(
+            f"{controller}/api/v1/services/{service}",
+            headers=_authorization(),
+            timeout=10,
+        )
         status.raise_for_status()
         found = {**status.json()["endpoints"], **found}
     for name, url in found.items():
         if urlsplit(url).hostname not in LOCAL_HOSTS:
             raise SystemExit(f"{name} URL must point at this machine, got {url!r}")
     return found
+
+
+def _authorization() -> dict[str, str]:
+    """The controller's bearer token, as the bgctl CLI finds it."""
+    token = os.environ.get("BGCTL_TOKEN", "").strip()
+    if not token:
+        state_dir = Path(os.environ.get("BGCTL_STATE_DIR") or ".bgctl")
+        try:
+            token = (state_dir / "admin.token").read_text().strip()
+        except OSError:
+            return {}
+    return {"Authorization": f"Bearer {token}"}
 
 
 class _FrontendUser(FastHttpUser):

@@ -30,6 +30,14 @@ import pytest
 
 TEST_LABEL = "bgctl.test"
 SAMPLE_IMAGES = ("bgctl-sample:v1", "bgctl-sample:v2", "bgctl-sample:unready")
+TOKEN_VARIABLES = {"BGCTL_TOKENS", "BGCTL_TOKENS_FILE", "BGCTL_TOKEN"}
+# The name of each role's test token; the admin's is the actor tests expect.
+TOKEN_NAMES = {
+    "admin": "pytest",
+    "deployer": "ci",
+    "sre": "oncall",
+    "viewer": "grafana",
+}
 
 
 def free_port() -> int:
@@ -88,30 +96,63 @@ def unique_name(prefix: str = "t") -> str:
     return f"{prefix}-{secrets.token_hex(3)}"
 
 
+def write_tokens(path: Path) -> dict[str, str]:
+    """A tokens file with one fresh token per role; the secrets by role."""
+    secrets_by_role = {role: secrets.token_urlsafe(24) for role in TOKEN_NAMES}
+    lines = [
+        f"{role} {TOKEN_NAMES[role]} {secret}"
+        for role, secret in secrets_by_role.items()
+    ]
+    path.write_text("# role name token\n" + "\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return secrets_by_role
+
+
 @dataclass
 class Controller:
-    """One ``bgctl serve`` process with its own state directory."""
+    """One ``bgctl serve`` process with its own state directory.
+
+    Unless ``with_tokens`` is off, it reads a tokens file with one token per
+    role (``TOKEN_NAMES``), and ``api`` sends the admin's.
+    """
 
     state_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     services: set[str] = field(default_factory=set)
     extra_env: dict[str, str] = field(default_factory=dict)  # BGCTL_* settings
+    with_tokens: bool = True
+    tokens: dict[str, str] = field(default_factory=dict)  # secrets by role
+
+    def __post_init__(self) -> None:
+        if self.with_tokens:
+            self.tokens = write_tokens(self.tokens_file)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def tokens_file(self) -> Path:
+        return self.state_dir / "tokens"
+
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        # Tokens come from this harness only, never from the caller's shell.
+        env = {k: v for k, v in os.environ.items() if k not in TOKEN_VARIABLES}
         env.update(
             BGCTL_STATE_DIR=str(self.state_dir),
             BGCTL_API_PORT=str(self.port),
             BGCTL_EXTRA_LABELS=f"{TEST_LABEL}=true",
             BGCTL_STOP_TIMEOUT="5",
         )
+        if self.with_tokens:
+            env["BGCTL_TOKENS_FILE"] = str(self.tokens_file)
         env.update(self.extra_env)
         return env
+
+    def bearer(self, role: str = "admin") -> dict[str, str]:
+        """The Authorization header of this controller's token of ``role``."""
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
 
     def start(self, timeout: float = 30.0) -> None:
         """Start the process and wait until it reports ready."""
@@ -145,11 +186,32 @@ class Controller:
         text = path.read_text(errors="replace") if path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One request to the API, as the test actor."""
-        headers = {"X-Bgctl-Actor": "pytest", **kwargs.pop("headers", {})}
+    def api(
+        self, method: str, path: str, role: str | None = "admin", **kwargs: Any
+    ) -> httpx.Response:
+        """One request to the API with the token of ``role`` (None: no token)."""
+        auth = self.bearer(role) if role and self.tokens else {}
+        headers = {**auth, **kwargs.pop("headers", {})}
         return httpx.request(
             method, f"{self.url}{path}", headers=headers, timeout=60, **kwargs
+        )
+
+    def cli(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """Run ``bgctl ARGS`` against this controller with only ``env``'s token.
+
+        Unless ``env`` names one, the CLI's state directory is an empty one,
+        so it finds no admin token by default.
+        """
+        clean = {k: v for k, v in os.environ.items() if k not in TOKEN_VARIABLES}
+        clean.update(BGCTL_URL=self.url, BGCTL_STATE_DIR=str(self.state_dir / "empty"))
+        clean.update(env)
+        return subprocess.run(
+            [sys.executable, "-m", "controller", *args],
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     def register(self, spec: dict[str, Any]) -> dict[str, Any]:
@@ -299,16 +361,20 @@ def serving(controller: Controller, service: str, endpoint: str) -> tuple[str, s
     return response.text.strip(), response.headers.get("x-bgctl-color", "")
 
 
-def controller_fixture(env: Mapping[str, str] | None = None) -> Iterator[Controller]:
+def controller_fixture(
+    env: Mapping[str, str] | None = None, with_tokens: bool = True
+) -> Iterator[Controller]:
     """Start a controller for one test, with extra settings, and clean up after it.
 
     The state directory is short on purpose: HAProxy's sockets live in it,
-    and a unix socket path must stay under about a hundred bytes.
+    and a unix socket path must stay under about a hundred bytes. Without
+    tokens, the controller makes its own admin token there.
     """
     client = engine()
     require_images(client, SAMPLE_IMAGES)
+    state_dir = Path(tempfile.mkdtemp(prefix="bgctl-"))
     controller = Controller(
-        Path(tempfile.mkdtemp(prefix="bgctl-")), extra_env=dict(env or {})
+        state_dir, extra_env=dict(env or {}), with_tokens=with_tokens
     )
     try:
         controller.start()

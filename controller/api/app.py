@@ -13,7 +13,10 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from controller.api import errors, inventory, releases, services
+from controller.admin_token import keyring_for
+from controller.api import audit, errors, inventory, releases, services
+from controller.api.audit import AuditLog
+from controller.api.auth import AccessControl, rules_of
 from controller.api.context import Context
 from controller.policy import ImagePolicy
 from controller.reconcile import reconcile
@@ -53,7 +56,11 @@ def create_app(
     runtime: ContainerRuntime | None = None,
     driver: ProxyDriver | None = None,
 ) -> FastAPI:
-    """Build the app; engine and proxy are made from settings unless given."""
+    """Build the app; engine and proxy are made from settings unless given.
+
+    Raises SettingsError when the admin token cannot be read or written.
+    """
+    keyring = keyring_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,11 +97,20 @@ def create_app(
     )
     _add_docs(app)
     errors.install(app)
-    app.include_router(services.router)
-    app.include_router(releases.router)
-    app.include_router(inventory.router)
+    routers = (services.router, releases.router, inventory.router, audit.router)
+    for router in routers:
+        app.include_router(router)
     _add_health(app)
+    # The audit log wraps access control, so it records who sent even a
+    # request that access control or a route refused.
+    app.add_middleware(AccessControl, keyring=keyring, rules=rules_of(routers))
+    app.add_middleware(AuditLog, store=lambda: _store_of(app))
     return app
+
+
+def _store_of(app: FastAPI) -> Store | None:
+    ctx: Context | None = getattr(app.state, "context", None)
+    return ctx.store if ctx is not None else None
 
 
 def _build(

@@ -31,11 +31,3 @@ def context(request: Request) -> Context:
     """The context of the running app."""
     found: Context = request.app.state.context
     return found
-
-
-def actor(request: Request) -> str:
-    """Who asked: the X-Bgctl-Actor header, or ``anonymous``."""
-    given = request.headers.get("x-bgctl-actor", "").strip()
-    if not given or len(given) > 64 or not given.isprintable():
-        return "anonymous"
-    return given

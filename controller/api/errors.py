@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
+from controller.api.models import ErrorBody
 from controller.errors import BgctlError
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,25 @@ def describe_validation(errors: list[Any]) -> tuple[str, str, Any]:
     return field, f"{field}: {message}", value
 
 
+ERROR_MEANINGS = {
+    400: "The body could not be read as JSON text",
+    401: "No bearer token, or one the controller did not issue",
+    403: "The token's role does not allow this",
+    404: "No such service or release",
+    409: "The request clashes with the service's current state",
+    422: "A field, parameter or header has a bad value",
+    502: "The engine or the proxy refused; nothing was changed",
+}
+
+
+def declared(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that can answer with these errors."""
+    return {
+        status: {"model": ErrorBody, "description": ERROR_MEANINGS[status]}
+        for status in statuses
+    }
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     """The body every error response carries."""
     return {"error": {"code": code, "message": message, **extra}}
@@ -45,7 +65,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(BgctlError)
     async def _bgctl(request: Request, exc: BgctlError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+        return JSONResponse(
+            exc.to_dict(), status_code=exc.status_code, headers=exc.headers()
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -57,7 +79,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
         return JSONResponse(

@@ -33,6 +33,28 @@ class RollbackRequest(BaseModel):
     color: Color | None = None
 
 
+class HistoryQuery(BaseModel):
+    """The query of a release history; an unknown parameter is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=50, ge=1, le=500, description="how many releases")
+
+
+class AuditQuery(BaseModel):
+    """The query of the audit log; an unknown parameter is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: str | None = Field(
+        default=None, max_length=64, description="only requests about this service"
+    )
+    actor: str | None = Field(
+        default=None, max_length=64, description="only requests by this token name"
+    )
+    limit: int = Field(default=100, ge=1, le=1000, description="how many entries")
+
+
 class Event(BaseModel):
     """One step of a release's timeline."""
 
@@ -120,3 +142,39 @@ class Artifact(BaseModel):
     started_at: str | None
     healthy: bool
     probe: str
+
+
+class AuditEntry(BaseModel):
+    """One mutating request, allowed or refused."""
+
+    id: int
+    at: str
+    actor: str = Field(description='the token\'s name, or "anonymous"')
+    method: str
+    path: str
+    service: str | None
+    release: str | None
+    status: int
+    outcome: str = Field(
+        description="succeeded, unauthorized, forbidden, refused (other 4xx) "
+        "or failed (5xx)"
+    )
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a code for programs and a sentence for people.
+
+    Errors about one field add ``field`` and ``value``; others add the
+    service, release or role they concern.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(examples=["not_found"])
+    message: str = Field(examples=['service "web" is not registered'])
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail

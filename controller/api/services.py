@@ -8,7 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
-from controller.api.context import Context, actor, context
+from controller.api.audit import note_release
+from controller.api.auth import Admin, Deployer, Viewer
+from controller.api.context import Context, context
+from controller.api.errors import declared
 from controller.api.models import (
     ColorStatus,
     Release,
@@ -58,14 +61,22 @@ def found(ctx: Context, name: str) -> ServiceRecord:
     return record
 
 
-@router.get("", response_model=list[ServiceSummary])
-async def list_services(ctx: Ctx) -> list[ServiceSummary]:
+@router.get("", response_model=list[ServiceSummary], responses=declared(401, 403))
+async def list_services(who: Viewer, ctx: Ctx) -> list[ServiceSummary]:
     """Every service with its live colour."""
     return [_summary(ctx, record) for record in ctx.store.services()]
 
 
-@router.put("/{service}", response_model=ServiceStatus)
+@router.put(
+    "/{service}",
+    response_model=ServiceStatus,
+    responses={
+        201: {"model": ServiceStatus, "description": "Registered"},
+        **declared(400, 401, 403, 409, 422, 502),
+    },
+)
 async def put_service(
+    who: Admin,
     service: Name,
     ctx: Ctx,
     response: Response,
@@ -98,30 +109,45 @@ async def put_service(
     return await _status(ctx, found(ctx, service))
 
 
-@router.get("/{service}", response_model=ServiceStatus)
-async def get_service(service: Name, ctx: Ctx) -> ServiceStatus:
+@router.get(
+    "/{service}", response_model=ServiceStatus, responses=declared(401, 403, 404, 422)
+)
+async def get_service(who: Viewer, service: Name, ctx: Ctx) -> ServiceStatus:
     """Live colour, both colours' releases and replicas, the release in flight."""
     return await _status(ctx, found(ctx, service))
 
 
-@router.post("/{service}/promote", response_model=Release)
-async def promote(service: Name, ctx: Ctx, request: Request) -> Release:
+ACTION_ERRORS = declared(401, 403, 404, 409, 422)
+
+
+@router.post("/{service}/promote", response_model=Release, responses=ACTION_ERRORS)
+async def promote(who: Deployer, service: Name, ctx: Ctx, request: Request) -> Release:
     """Flip live to the release awaiting promotion."""
     found(ctx, service)
-    release = await ctx.releases.promote(service, actor(request))
+    release = await ctx.releases.promote(service, who.name)
+    note_release(request, release.id)
     return release_out(ctx, release, with_timeline=True)
 
 
-@router.post("/{service}/abort", response_model=Release)
-async def abort(service: Name, ctx: Ctx, request: Request) -> Release:
+@router.post("/{service}/abort", response_model=Release, responses=ACTION_ERRORS)
+async def abort(who: Deployer, service: Name, ctx: Ctx, request: Request) -> Release:
     """Stop the release in flight; live traffic is untouched."""
     found(ctx, service)
-    release = await ctx.releases.abort(service, actor(request))
+    release = await ctx.releases.abort(service, who.name)
+    note_release(request, release.id)
     return release_out(ctx, release, with_timeline=True)
 
 
-@router.post("/{service}/rollback", response_model=Release)
+@router.post(
+    "/{service}/rollback",
+    response_model=Release,
+    responses={
+        202: {"model": Release, "description": "Redeploying the previous image"},
+        **declared(400, 401, 403, 404, 409, 422),
+    },
+)
 async def rollback(
+    who: Deployer,
     service: Name,
     ctx: Ctx,
     request: Request,
@@ -136,7 +162,8 @@ async def rollback(
     """
     found(ctx, service)
     to = body.color if body else None
-    release, flipped = await ctx.releases.rollback(service, actor(request), to)
+    release, flipped = await ctx.releases.rollback(service, who.name, to)
+    note_release(request, release.id)
     if not flipped:
         response.status_code = 202
         response.headers["Location"] = release_path(release)

@@ -6,7 +6,7 @@ import pytest
 
 from controller.phases import IllegalTransition, Phase
 from controller.spec import ServiceSpec
-from controller.store import Store
+from controller.store import AuditRecord, Store, now
 from proxy.routes import Address, Color
 
 SPEC = ServiceSpec.model_validate(
@@ -62,3 +62,18 @@ def test_release_numbers_count_up_per_service(tmp_path: Path) -> None:
     second = store.create_release(SPEC, "x:2", "sha256:2", Color.BLUE, "a", "r")
     assert (first.number, second.number) == (1, 2)
     assert [r.id for r in store.releases("web")] == [second.id, first.id]
+
+
+def test_the_audit_log_survives_a_reopen_and_filters(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    for actor, service, status in [("ci", "web", 202), ("bob", "db", 403)]:
+        store.add_audit(
+            AuditRecord(now(), actor, "POST", "/p", service, None, status, "x")
+        )
+    store.close()
+
+    again = Store(tmp_path / "db")
+    assert [r.actor for r in again.audit()] == ["bob", "ci"]
+    assert [r.status for r in again.audit(service="web")] == [202]
+    assert [r.service for r in again.audit(actor="bob")] == ["db"]
+    assert len(again.audit(limit=1)) == 1

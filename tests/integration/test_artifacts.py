@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -127,14 +124,6 @@ def test_bgctl_inventory_prints_the_artifacts(controller: Controller) -> None:
 
 
 def bgctl(controller: Controller, *args: str) -> str:
-    env = dict(os.environ, BGCTL_URL=controller.url)
-    done = subprocess.run(
-        [sys.executable, "-m", "controller", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = controller.cli(*args, BGCTL_TOKEN=controller.tokens["admin"])
     assert done.returncode == 0, done.stderr
     return done.stdout

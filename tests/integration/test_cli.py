@@ -12,9 +12,9 @@ from tests.harness import Controller, free_port, service_spec, unique_name
 def bgctl(
     controller: Controller | None, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    url = controller.url if controller else f"http://127.0.0.1:{free_port()}"
-    env["BGCTL_URL"] = url
+    if controller is not None:
+        return controller.cli(*args, BGCTL_TOKEN=controller.tokens["admin"])
+    env = dict(os.environ, BGCTL_URL=f"http://127.0.0.1:{free_port()}")
     return subprocess.run(
         [sys.executable, "-m", "controller", *args],
         env=env,
