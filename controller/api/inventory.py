@@ -12,7 +12,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from controller.api.auth import Viewer
 from controller.api.context import Context, context
+from controller.api.errors import declared
 from controller.api.models import Artifact
 from controller.api.presenters import color_role, replica_health
 from controller.errors import OperationFailed
@@ -27,8 +29,8 @@ Ctx = Annotated[Context, Depends(context)]
 UP = (ReplicaState.RUNNING, ReplicaState.PAUSED)
 
 
-@router.get("", response_model=list[Artifact])
-async def inventory(ctx: Ctx) -> list[Artifact]:
+@router.get("", response_model=list[Artifact], responses=declared(401, 403, 502))
+async def inventory(who: Viewer, ctx: Ctx) -> list[Artifact]:
     """Every running container of this controller, what it runs and its health."""
     try:
         replicas = await asyncio.to_thread(ctx.runtime.list_replicas)
