@@ -128,10 +128,27 @@ def judge(gate: Gate, window: Window, baseline: Window | None = None) -> Judgeme
             f"p95 {p95 * 1000:.0f} ms above max_p95 "
             f"{gate.max_p95 * 1000:.0f} ms: {window.describe()}",
         )
-    relative = _relative(gate, p95, baseline)
+    relative = _relative(gate, p95, baseline) or _worse_errors(gate, window, baseline)
     if relative is not None:
         return relative
     return Judgement(Verdict.PASSED, window.describe())
+
+
+def _worse_errors(
+    gate: Gate, window: Window, baseline: Window | None
+) -> Judgement | None:
+    """Preview's error rate against live's, when live answered anything."""
+    if gate.max_error_rate_increase is None or baseline is None or not baseline.count:
+        return None
+    increase = window.error_rate - baseline.error_rate
+    if increase <= gate.max_error_rate_increase:
+        return None
+    return Judgement(
+        Verdict.FAILED,
+        f"error rate {window.error_rate:.1%} is {increase:.1%} above live's "
+        f"{baseline.error_rate:.1%}, more than max_error_rate_increase "
+        f"{gate.max_error_rate_increase:.1%}",
+    )
 
 
 def _relative(gate: Gate, p95: float, baseline: Window | None) -> Judgement | None:

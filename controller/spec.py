@@ -120,6 +120,12 @@ class Gate(_Model):
     max_error_rate: float = Field(default=0.01, ge=0, le=1)
     max_p95: Duration = Field(default=1.0, gt=0, le=600)
     max_p95_ratio: float | None = Field(default=None, gt=0, le=1000)
+    max_error_rate_increase: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="how far preview's error rate may exceed live's",
+    )
     min_samples: int = Field(default=5, ge=1, le=100_000)
 
     _path = field_validator("path")(_check_path)

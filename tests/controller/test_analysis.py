@@ -46,3 +46,12 @@ def test_p95_relative_to_live_fails_when_much_slower() -> None:
 
 def test_p95_is_the_95th_percentile() -> None:
     assert window([float(i) for i in range(1, 101)]).p95 == 95.0
+
+
+def test_an_error_rate_much_worse_than_live_fails() -> None:
+    gate = Gate(duration=5, max_error_rate=0.5, max_error_rate_increase=0.05)
+    live = window([0.01] * 100)
+    judgement = judge(gate, window([0.01] * 80, errors=20), live)
+    assert judgement.verdict is Verdict.FAILED
+    assert "max_error_rate_increase" in judgement.reason
+    assert judge(gate, window([0.01] * 99, errors=1), live).verdict is Verdict.PASSED

@@ -312,3 +312,12 @@ def test_r2_preview_moves_only_once_the_idle_colour_is_ready(
     assert done["phase"] == "AwaitingPromotion"
     assert loop.failures == {}, loop.answers
     assert loop.answers["200 v1"] > 0 and loop.answers["200 slow"] > 0
+
+
+def test_releases_of_two_services_run_side_by_side(controller: Controller) -> None:
+    first = controller.live_service()
+    second = controller.live_service()
+    releases = [controller.release(first, "slow"), controller.release(second, "v2")]
+    done = [controller.wait_phase(r, {"AwaitingPromotion", "Failed"}) for r in releases]
+    assert [d["phase"] for d in done] == ["AwaitingPromotion", "AwaitingPromotion"]
+    assert serving(controller, second, "preview") == ("v2", "green")
