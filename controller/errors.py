@@ -65,7 +65,7 @@ class InvalidInput(BgctlError):
 
     def __init__(self, field: str, value: Any, expected: str) -> None:
         super().__init__(
-            f"{field}: {expected}, got {value!r}", field=field, value=_jsonable(value)
+            f"{field}: {expected}, got {value!r}", field=field, value=jsonable(value)
         )
         self.field = field
         self.value = value
@@ -126,9 +126,13 @@ class OperationFailed(BgctlError):
     code = "operation_failed"
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    if value is None or isinstance(value, str | int | float | bool):
+def jsonable(value: Any) -> Any:
+    """A bad value as an error body can carry it: odd or huge ones as text."""
+    if value is None or isinstance(value, bool | int):
         return value
-    return repr(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, str):
+        return value if len(value) < 500 else value[:500] + "..."
+    text = repr(value)
+    return text if len(text) < 500 else text[:500] + "..."

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import enum
 
+SYSTEM = "bgctl"
+"""The actor of every transition the controller makes on its own."""
+
 
 class Phase(enum.StrEnum):
     """Where a release stands."""

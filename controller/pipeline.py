@@ -15,7 +15,7 @@ from typing import Any
 
 from controller.analysis import Verdict, judge, observe
 from controller.hooks import Ending, hook_text
-from controller.phases import Phase
+from controller.phases import SYSTEM, Phase
 from controller.runtime.base import Replica
 from controller.steps import StepAborted, StepFailed, Steps
 from controller.store import ReleaseRecord, SlotRecord
@@ -23,8 +23,6 @@ from controller.watch import LiveWatch, is_watched
 from proxy.routes import Color
 
 log = logging.getLogger(__name__)
-
-SYSTEM = "bgctl"
 
 
 class Pipeline:

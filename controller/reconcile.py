@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 
-from controller.phases import Phase
+from controller.phases import SYSTEM, Phase
 from controller.routing import Router
 from controller.runtime.base import ContainerRuntime, Replica, ReplicaState
 from controller.store import Store
@@ -24,7 +24,6 @@ from proxy.routes import Color
 
 log = logging.getLogger(__name__)
 
-SYSTEM = "bgctl"
 
 # Waiting for a person, or watching live: both pick up where they were.
 RESUMABLE = (Phase.AWAITING_PROMOTION, Phase.POST_VERIFYING)

@@ -14,7 +14,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from controller.errors import Conflict, InvalidInput, NotFound, ReleaseInFlight
-from controller.phases import Phase
+from controller.phases import SYSTEM, Phase
 from controller.pipeline import Pipeline
 from controller.policy import ImagePolicy, repository_of
 from controller.runtime.base import ReplicaState
@@ -25,8 +25,6 @@ from controller.store import ReleaseRecord, ServiceRecord, SlotRecord
 from proxy.routes import Color
 
 log = logging.getLogger(__name__)
-
-SYSTEM = "bgctl"
 
 
 class ReleaseManager:

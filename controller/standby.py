@@ -13,12 +13,12 @@ import logging
 import time
 from collections.abc import Callable
 
+from controller.phases import SYSTEM
 from controller.steps import Steps
 from controller.store import ServiceRecord, SlotRecord
 
 log = logging.getLogger(__name__)
 
-SYSTEM = "bgctl"
 DRAIN_POLL = 0.2  # seconds between looks at the sessions left
 
 

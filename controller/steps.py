@@ -17,7 +17,7 @@ import httpx
 
 from controller.hooks import HookResult, run_hook
 from controller.integrity import image_mismatches
-from controller.probes import ProbeResult, confirm_color, local_host, probe, replica_url
+from controller.probes import ProbeResult, confirm_color, probe, replica_url
 from controller.routing import Router
 from controller.runtime.base import (
     ContainerRuntime,
@@ -301,11 +301,6 @@ async def nap(seconds: float, should_abort: Callable[[], bool]) -> None:
         if left <= 0:
             return
         await asyncio.sleep(min(left, 0.1))
-
-
-def proxy_host(bind: str) -> str:
-    """Where this controller sends its own requests to the proxy."""
-    return local_host(bind)
 
 
 def _start_failure(exc: BaseException) -> str:

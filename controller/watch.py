@@ -13,14 +13,12 @@ from collections.abc import Callable
 
 from controller.analysis import Verdict, judge, observe
 from controller.hooks import Ending, hook_text
-from controller.phases import Phase
+from controller.phases import SYSTEM, Phase
 from controller.steps import Steps
 from controller.store import ReleaseRecord
 from proxy.routes import Color
 
 log = logging.getLogger(__name__)
-
-SYSTEM = "bgctl"
 
 
 def is_watched(release: ReleaseRecord) -> bool:

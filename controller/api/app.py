@@ -19,13 +19,14 @@ from controller.api.audit import AuditLog
 from controller.api.auth import AccessControl, rules_of
 from controller.api.context import Context
 from controller.policy import ImagePolicy
+from controller.probes import local_host
 from controller.reconcile import reconcile
 from controller.releases import ReleaseManager
 from controller.routing import Router
 from controller.runtime.base import LABEL_CONTROLLER, ContainerRuntime
 from controller.settings import Settings
 from controller.standby import StandbyKeeper
-from controller.steps import Steps, proxy_host
+from controller.steps import Steps
 from controller.store import Store
 from controller.supervisor import supervise
 from proxy.driver import ProxyDriver
@@ -127,7 +128,7 @@ def _build(
         runtime=engine,
         router=router,
         client=httpx.AsyncClient(),
-        proxy_host=proxy_host(settings.proxy_bind),
+        proxy_host=local_host(settings.proxy_bind),
         stop_timeout=settings.stop_timeout,
         extra_labels={**settings.extra_labels, **scope},
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,7 +12,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from controller.api.models import ErrorBody
-from controller.errors import BgctlError
+from controller.errors import BgctlError, jsonable
 
 log = logging.getLogger(__name__)
 
@@ -98,15 +97,6 @@ def install(app: FastAPI) -> None:
 def _validation_response(errors: list[Any]) -> JSONResponse:
     field, message, value = describe_validation(errors)
     body = error_body(
-        "invalid_input", message, field=field, value=_plain(value), count=len(errors)
+        "invalid_input", message, field=field, value=jsonable(value), count=len(errors)
     )
     return JSONResponse(body, status_code=422)
-
-
-def _plain(value: Any) -> Any:
-    """A value that JSON can carry: big or odd inputs become their repr."""
-    if value is None or isinstance(value, str | int | bool):
-        return value if not isinstance(value, str) or len(value) < 500 else None
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    return None
