@@ -8,71 +8,24 @@ the bad value.
 from __future__ import annotations
 
 import enum
-import math
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
 
+from chaos.units import Duration, StrictModel, check_path
 from proxy.routes import Endpoint
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 REPOSITORY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string such as ``"500ms"``, ``"30s"``, ``"2m"``."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a duration such as 30s, got {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-        if not math.isfinite(seconds):
-            raise ValueError(f"expected a finite duration, got {value!r}")
-    elif isinstance(value, str) and (match := _DURATION.match(value)):
-        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    else:
-        raise ValueError(f"expected a duration such as 30s or 500ms, got {value!r}")
-    if seconds < 0:
-        raise ValueError(f"a duration cannot be negative, got {value!r}")
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
-class _Model(BaseModel):
-    # Strict: "2" is not a replica count and "yes" is not a boolean; and
-    # no infinity or NaN may reach the store.
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, allow_inf_nan=False
-    )
-
-
-PATH_PATTERN = re.compile(r"/[A-Za-z0-9._~%/?=&:@+,-]*")
-
-
-def _check_path(value: str) -> str:
-    if not value.startswith("/"):
-        raise ValueError(f'must start with "/", got {value!r}')
-    if not PATH_PATTERN.fullmatch(value):
-        raise ValueError(
-            "must be a URL path of letters, digits and ._~%/?=&:@+,- only, "
-            f"got {value!r}"
-        )
-    return value
-
-
-class Readiness(_Model):
+class Readiness(StrictModel):
     """How the controller decides that a replica can take traffic."""
 
     path: str = "/healthz"
@@ -86,17 +39,17 @@ class Readiness(_Model):
         description="how long every replica must stay ready before verifying",
     )
 
-    _path = field_validator("path")(_check_path)
+    _path = field_validator("path")(check_path)
 
 
-class SmokeCheck(_Model):
+class SmokeCheck(StrictModel):
     """One request sent through the preview frontend before promotion."""
 
     path: str = "/"
     method: str = "GET"
     expect_status: int = Field(default=200, ge=100, le=599)
 
-    _path = field_validator("path")(_check_path)
+    _path = field_validator("path")(check_path)
 
     @field_validator("method")
     @classmethod
@@ -106,7 +59,7 @@ class SmokeCheck(_Model):
         return value.upper()
 
 
-class Gate(_Model):
+class Gate(StrictModel):
     """Probes through a frontend for a while, and the limits they must keep.
 
     Probes are fixed requests, so any 4xx or 5xx answer counts as an error,
@@ -128,7 +81,7 @@ class Gate(_Model):
     )
     min_samples: int = Field(default=5, ge=1, le=100_000)
 
-    _path = field_validator("path")(_check_path)
+    _path = field_validator("path")(check_path)
 
     @property
     def is_enabled(self) -> bool:
@@ -144,7 +97,7 @@ class HookPhase(enum.StrEnum):
     BOTH = "both"  # both of the above
 
 
-class VerifyHook(_Model):
+class VerifyHook(StrictModel):
     """A command that verifies a release; a non-zero exit fails it.
 
     It runs without a shell, with the frontend's URL in ``BGCTL_TARGET_URL``
@@ -172,7 +125,7 @@ class VerifyHook(_Model):
         return self.phase in (HookPhase.BOTH, HookPhase(endpoint))
 
 
-class Endpoints(_Model):
+class Endpoints(StrictModel):
     """The ports of 127.0.0.1 (or the proxy's bind address) per frontend."""
 
     live: Port
@@ -197,7 +150,7 @@ class Endpoints(_Model):
         return {endpoint: getattr(self, endpoint.value) for endpoint in Endpoint}
 
 
-class ServiceSpec(_Model):
+class ServiceSpec(StrictModel):
     """Everything bgctl needs to run one service as blue and green."""
 
     name: str

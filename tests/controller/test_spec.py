@@ -5,8 +5,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from chaos.units import parse_duration
 from controller.api.errors import describe_validation
-from controller.spec import ServiceSpec, parse_duration
+from controller.spec import ServiceSpec
 
 
 def spec(**changes: Any) -> dict[str, Any]:

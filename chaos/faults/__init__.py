@@ -1,0 +1,1 @@
+"""Fault mechanisms: one module per way of breaking things."""

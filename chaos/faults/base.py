@@ -1,0 +1,37 @@
+"""The interface every fault mechanism implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from chaos.experiment import Fault
+from chaos.ledger import FaultRecord, Ledger
+from chaos.ports import ReplicaRef, ServiceFacts
+
+
+class Mechanism(Protocol):
+    """Applies faults of some kinds and takes them back."""
+
+    async def inject(
+        self,
+        record: FaultRecord,
+        fault: Fault,
+        targets: Sequence[ReplicaRef],
+        facts: ServiceFacts,
+        ledger: Ledger,
+    ) -> None:
+        """Put the fault in place on exactly ``targets``.
+
+        ``record`` is already in the ledger; anything undoing will need
+        that is learnt on the way (a process id, a detour) goes into it
+        with ``ledger.add_undo`` before it takes effect. Raises FaultFailed
+        when the engine or the proxy refuses; what was done stays undoable.
+        """
+
+    async def undo(self, record: FaultRecord) -> None:
+        """Take the fault back; safe to repeat and after a restart.
+
+        Missing containers or processes count as undone. Raises FaultFailed
+        when something is still in place and cannot be taken back.
+        """

@@ -1,0 +1,117 @@
+"""What a schedule says: which experiment, when, and what to do on overlap."""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, field_validator, model_validator
+
+from chaos.experiment import NAME_PATTERN, Experiment
+from chaos.units import Duration, StrictModel
+
+HOURS_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+class Weekday(enum.StrEnum):
+    """Days of the week, as a schedule's allowed days name them."""
+
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+class Overlap(enum.StrEnum):
+    """What a due run does while the schedule's previous run still runs."""
+
+    FORBID = "forbid"  # skip it and record the skip (the default)
+    ALLOW = "allow"  # start it anyway
+
+
+class Once(StrictModel):
+    """One run at a given time."""
+
+    mode: Literal["once"]
+    at: AwareDatetime
+
+
+class Interval(StrictModel):
+    """A run every ``every`` seconds, the first one ``every`` after creation."""
+
+    mode: Literal["interval"]
+    every: Duration = Field(ge=1, le=366 * 86400)
+
+
+class Cron(StrictModel):
+    """Runs at the times a five-field cron expression names, in UTC."""
+
+    mode: Literal["cron"]
+    expression: str = Field(min_length=9, max_length=200)
+
+
+class Random(StrictModel):
+    """Chaos Monkey: runs at random, ``mean`` apart on average, in allowed hours."""
+
+    mode: Literal["random"]
+    mean: Duration = Field(ge=1, le=366 * 86400, description="mean time between runs")
+    min_gap: Duration = Field(default=0.0, ge=0, le=366 * 86400)
+    hours: str = Field(default="00:00-24:00", description="UTC, e.g. 09:00-17:00")
+    days: list[Weekday] = Field(
+        default_factory=lambda: list(Weekday), min_length=1, max_length=7
+    )
+    seed: int | None = Field(default=None, description="for repeatable draws")
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        match = HOURS_PATTERN.fullmatch(value)
+        if match is None or value[6:] <= value[:5]:
+            raise ValueError(
+                f"must be HH:MM-HH:MM with the end after the start, got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _gap_below_mean(self) -> Random:
+        if self.min_gap >= self.mean:
+            raise ValueError(
+                f"min_gap ({self.min_gap}s) must be shorter than mean ({self.mean}s)"
+            )
+        return self
+
+
+When = Annotated[Once | Interval | Cron | Random, Field(discriminator="mode")]
+
+
+class ScheduleSpec(StrictModel):
+    """A named schedule of one experiment."""
+
+    name: str
+    experiment: Experiment
+    when: When
+    overlap: Overlap = Overlap.FORBID
+    history_limit: int = Field(
+        default=50, ge=1, le=10_000, description="runs of this schedule kept"
+    )
+    paused: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_PATTERN.fullmatch(value):
+            raise ValueError(
+                "must be 2-40 characters of a-z, 0-9 and '-', starting with a "
+                f"letter, got {value!r}"
+            )
+        return value
+
+
+def is_naive(value: datetime) -> bool:
+    """Whether a datetime lacks a time zone."""
+    return value.tzinfo is None or value.tzinfo.utcoffset(value) is None
