@@ -148,6 +148,10 @@ class Ledger:
         )
         return [_record(row) for row in rows]
 
+    def get(self, fault_id: int) -> FaultRecord:
+        """One fault as it stands now."""
+        return self._get(fault_id)
+
     def shutdown(self) -> None:
         """Close the ledger's connection."""
         self._db.close()

@@ -1,0 +1,381 @@
+"""Runs one experiment: hypothesis, method, hypothesis, rollbacks, verdict.
+
+1. The hypothesis must hold before the method, or nothing is touched.
+2. The method's activities run in order; the hypothesis is checked beside
+   them, and a deviation stops the method when the experiment asks.
+3. The hypothesis is checked again once every fault of the method is over.
+4. Whatever happened, every fault still open is undone and the rollbacks
+   run; then the verdict is stored.
+
+``completed`` means the method ran and the hypothesis held throughout;
+``failed`` means an activity failed or the hypothesis did not hold (then
+``deviated`` is set); ``aborted`` means a person stopped the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaos.db import utc_now
+from chaos.errors import FaultFailed
+from chaos.experiment import (
+    Experiment,
+    FaultActivity,
+    PauseActivity,
+    Rollback,
+    StartReplicas,
+    UndoFaults,
+)
+from chaos.faults.base import Mechanism
+from chaos.faults.container import undo_action
+from chaos.journal import ActivityRecord, Journal, RunStatus, Stage
+from chaos.ledger import FaultRecord, Ledger
+from chaos.plan import Step
+from chaos.ports import Engine, ReplicaRef, ServiceFacts, Services
+from chaos.probes import Prober, ProbeResult
+
+log = logging.getLogger(__name__)
+
+REAP_GRACE = 2.0  # seconds past its duration before the reaper takes a fault back
+
+
+@dataclass
+class RunControl:
+    """A run in progress: what it runs, and the flags that stop it."""
+
+    run_id: str
+    experiment: Experiment
+    facts: ServiceFacts
+    steps: dict[int, Step]  # by position in the method
+    abort: asyncio.Event = field(default_factory=asyncio.Event)
+    deviation: str | None = None  # the first broken check, once there is one
+    failure: str | None = None  # the first activity that failed
+    task: asyncio.Task[None] | None = None
+
+
+class Runner:
+    """Executes runs against the platform and writes their journals."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        ledger: Ledger,
+        mechanisms: Mapping[str, Mechanism],
+        prober: Prober,
+        engine: Engine,
+        services: Services,
+    ) -> None:
+        self.journal = journal
+        self.ledger = ledger
+        self._mechanisms = mechanisms
+        self._prober = prober
+        self._engine = engine
+        self._services = services
+        self._undoing: dict[int, asyncio.Lock] = {}
+
+    async def execute(self, ctl: RunControl) -> None:
+        """Run the experiment to its verdict; see the module docstring."""
+        experiment = ctl.experiment
+        log.info("chaos run %s started: %s", ctl.run_id, experiment.title)
+        try:
+            # 1. Steady state first; a broken one means no chaos at all.
+            held = await self._hypothesis(ctl, Stage.BEFORE)
+
+            # 2. The method, watched by the hypothesis.
+            if held:
+                await self._watched_method(ctl)
+
+            # 3. The steady state once the faults are over.
+            if held and not ctl.abort.is_set() and ctl.failure is None:
+                await self._undo_all(ctl)
+                if not await self._hypothesis(ctl, Stage.AFTER):
+                    ctl.deviation = ctl.deviation or "hypothesis did not hold after"
+            elif not held:
+                ctl.failure = "steady state did not hold before the method; "
+                ctl.failure += "no fault was applied"
+        finally:
+            # 4. Always: undo what is open, run the rollbacks, store the verdict.
+            await asyncio.shield(self._wind_up(ctl))
+
+    async def undo(self, fault_id: int) -> None:
+        """Take one fault back once, whoever asks first (runner or reaper)."""
+        lock = self._undoing.setdefault(fault_id, asyncio.Lock())
+        async with lock:
+            record = self.ledger.get(fault_id)
+            if not record.state.is_open:
+                return
+            try:
+                await self._mechanisms[record.kind].undo(record)
+            except Exception as exc:
+                log.error("fault %s could not be undone: %s", fault_id, exc)
+                self.ledger.close(fault_id, f"undo failed: {exc}")
+                raise FaultFailed(
+                    f"fault {fault_id} could not be undone: {exc}"
+                ) from exc
+            self.ledger.close(fault_id)
+            self._note(record, f"chaos: {record.kind} fault on {record.color} undone")
+            log.info("fault %s (%s) undone", fault_id, record.kind)
+
+    async def _watched_method(self, ctl: RunControl) -> None:
+        method = asyncio.create_task(self._method(ctl))
+        stopper = asyncio.create_task(ctl.abort.wait())
+        watcher = asyncio.create_task(self._watch(ctl, method))
+        try:
+            await asyncio.wait({method, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (method, stopper, watcher):
+                task.cancel()
+            await asyncio.gather(method, stopper, watcher, return_exceptions=True)
+
+    async def _method(self, ctl: RunControl) -> None:
+        background: list[asyncio.Task[None]] = []
+        try:
+            for position, activity in enumerate(ctl.experiment.method):
+                if isinstance(activity, PauseActivity):
+                    await self._pause(ctl, Stage.METHOD, activity)
+                    continue
+                record = await self._apply(ctl, position, activity)
+                if record is None:
+                    return
+                hold = self._hold(ctl, record, activity.fault.duration)
+                if activity.background:
+                    background.append(asyncio.create_task(hold))
+                else:
+                    await hold
+            await asyncio.gather(*background)
+        finally:
+            for task in background:
+                task.cancel()
+
+    async def _apply(
+        self, ctl: RunControl, position: int, activity: FaultActivity
+    ) -> FaultRecord | None:
+        """Put one fault in place; a failure fails the run and returns None."""
+        fault, step = activity.fault, ctl.steps[position]
+        name = activity.name or f"{fault.kind} {step.color.value}"
+        started = utc_now()
+        record = self.ledger.open(
+            ctl.run_id,
+            fault.kind,
+            ctl.facts.name,
+            step.color,
+            [t.container_id for t in step.targets],
+            time.time() + fault.duration + REAP_GRACE,
+            {"action": undo_action(fault)},
+        )
+        try:
+            targets = await self._current(step)
+            await self._mechanisms[fault.kind].inject(
+                record, fault, targets, ctl.facts, self.ledger
+            )
+        except Exception as exc:
+            ctl.failure = f"{name}: {exc}"
+            self._line(ctl, Stage.METHOD, name, "fault", started, error=str(exc))
+            log.warning("chaos run %s: fault %s failed: %s", ctl.run_id, name, exc)
+            return None
+        self.ledger.mark_applied(record.id)
+        self._note(record, f"chaos: {fault.kind} fault on {step.color} applied")
+        output = {"fault": record.id, **step.to_dict()}
+        self._line(ctl, Stage.METHOD, name, "fault", started, output=output)
+        return record
+
+    async def _current(self, step: Step) -> list[ReplicaRef]:
+        """The step's containers as they are now; FaultFailed if one vanished."""
+        now = {
+            r.container_id: r
+            for r in await self._engine.replicas(step.targets[0].service, step.color)
+        }
+        missing = [t.name for t in step.targets if t.container_id not in now]
+        if missing:
+            raise FaultFailed(f"replicas gone before the fault: {', '.join(missing)}")
+        return [now[t.container_id] for t in step.targets]
+
+    async def _hold(self, ctl: RunControl, record: FaultRecord, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        started = utc_now()
+        try:
+            await self.undo(record.id)
+        except FaultFailed as exc:
+            ctl.failure = ctl.failure or str(exc)
+            self._line(
+                ctl,
+                Stage.METHOD,
+                f"undo {record.kind}",
+                "undo",
+                started,
+                error=str(exc),
+            )
+            return
+        self._line(
+            ctl,
+            Stage.METHOD,
+            f"undo {record.kind}",
+            "undo",
+            started,
+            output={"fault": record.id},
+        )
+
+    async def _watch(self, ctl: RunControl, method: asyncio.Task[None]) -> None:
+        hypothesis = ctl.experiment.hypothesis
+        if hypothesis is None or not hypothesis.during:
+            return
+        while not method.done():
+            await asyncio.sleep(hypothesis.interval)
+            if method.done() or await self._hypothesis(ctl, Stage.DURING):
+                continue
+            if ctl.experiment.guards.abort_on_deviation:
+                log.warning("chaos run %s: hypothesis broke; stopping", ctl.run_id)
+                method.cancel()
+                return
+
+    async def _hypothesis(self, ctl: RunControl, stage: Stage) -> bool:
+        hypothesis = ctl.experiment.hypothesis
+        if hypothesis is None:
+            return True
+        held = True
+        for probe in hypothesis.probes:
+            started = utc_now()
+            result = await self._prober.check(probe, ctl.facts.name, ctl.facts.live)
+            self._probe_line(ctl, stage, probe.name, started, result)
+            if not result.ok:
+                held = False
+                if stage is not Stage.BEFORE and ctl.deviation is None:
+                    ctl.deviation = f"{stage.value}: {probe.name}: {result.error}"
+        return held
+
+    async def _pause(self, ctl: RunControl, stage: Stage, pause: PauseActivity) -> None:
+        started = utc_now()
+        await asyncio.sleep(pause.duration)
+        self._line(
+            ctl, stage, pause.name, "pause", started, output={"seconds": pause.duration}
+        )
+
+    async def _undo_all(self, ctl: RunControl) -> list[str]:
+        errors = []
+        for record in self.ledger.open_faults(ctl.run_id):
+            try:
+                await self.undo(record.id)
+            except FaultFailed as exc:
+                errors.append(str(exc))
+        return errors
+
+    async def _wind_up(self, ctl: RunControl) -> None:
+        # 1. Faults first: an abort must free the routes at once.
+        started = utc_now()
+        errors = await self._undo_all(ctl)
+        self._line(
+            ctl,
+            Stage.ROLLBACKS,
+            "undo open faults",
+            "undo-faults",
+            started,
+            error="; ".join(errors) or None,
+        )
+
+        # 2. The experiment's own rollbacks, every one, whatever failed before.
+        for rollback in ctl.experiment.rollbacks:
+            await self._rollback(ctl, rollback)
+
+        # 3. The verdict.
+        status, reason = verdict(ctl)
+        self.journal.finish(ctl.run_id, status, ctl.deviation is not None, reason)
+        log.info("chaos run %s ended %s: %s", ctl.run_id, status.value, reason)
+
+    async def _rollback(self, ctl: RunControl, rollback: Rollback) -> None:
+        if isinstance(rollback, PauseActivity):
+            await self._pause(ctl, Stage.ROLLBACKS, rollback)
+            return
+        started = utc_now()
+        try:
+            if isinstance(rollback, UndoFaults):
+                errors = await self._undo_all(ctl)
+                output: Any = {"errors": errors}
+            else:
+                output = await self._start_replicas(ctl, rollback)
+        except Exception as exc:
+            self._line(
+                ctl,
+                Stage.ROLLBACKS,
+                rollback.name,
+                rollback.type,
+                started,
+                error=str(exc),
+            )
+            return
+        self._line(
+            ctl, Stage.ROLLBACKS, rollback.name, rollback.type, started, output=output
+        )
+
+    async def _start_replicas(
+        self, ctl: RunControl, rollback: StartReplicas
+    ) -> dict[str, Any]:
+        color = rollback.color.resolve(ctl.facts.live)
+        started = []
+        for replica in await self._engine.replicas(ctl.facts.name, color):
+            if replica.state == "paused":
+                await self._engine.unpause(replica.container_id)
+            elif replica.state != "running":
+                await self._engine.start(replica.container_id)
+            else:
+                continue
+            started.append(replica.name)
+        return {"color": color.value, "started": started}
+
+    def _probe_line(
+        self,
+        ctl: RunControl,
+        stage: Stage,
+        name: str,
+        started: str,
+        result: ProbeResult,
+    ) -> None:
+        self._line(
+            ctl,
+            stage,
+            name,
+            "probe",
+            started,
+            output=result.output,
+            error=result.error,
+            status="succeeded" if result.ok else "failed",
+        )
+
+    def _line(
+        self,
+        ctl: RunControl,
+        stage: Stage,
+        name: str,
+        kind: str,
+        started: str,
+        *,
+        output: Any = None,
+        error: str | None = None,
+        status: str | None = None,
+    ) -> None:
+        status = status or ("failed" if error else "succeeded")
+        record = ActivityRecord(
+            stage, name, kind, status, started, utc_now(), output, error
+        )
+        self.journal.add(ctl.run_id, record)
+
+    def _note(self, record: FaultRecord, text: str) -> None:
+        try:
+            self._services.note(record.service, f"{text} (run {record.run_id})")
+        except Exception as exc:
+            log.warning("could not note the fault on the release timeline: %s", exc)
+
+
+def verdict(ctl: RunControl) -> tuple[RunStatus, str]:
+    """The run's status and the sentence that explains it."""
+    if ctl.abort.is_set():
+        return RunStatus.ABORTED, "aborted on request; faults undone, rollbacks run"
+    if ctl.failure is not None:
+        return RunStatus.FAILED, ctl.failure
+    if ctl.deviation is not None:
+        return RunStatus.FAILED, f"the system deviated: {ctl.deviation}"
+    return RunStatus.COMPLETED, "the method ran and the hypothesis held"
