@@ -331,11 +331,20 @@ class Experiment(StrictModel):
 
 
 def parse_experiment(data: Any) -> Experiment:
-    """Validate an experiment read from a file or a request body."""
+    """Validate an experiment read from a file or a request body.
+
+    It is validated as JSON, so names of colours, kinds and endpoints are
+    read from text, while a number is never read from a string.
+    """
     try:
-        return Experiment.model_validate(data)
+        return Experiment.model_validate_json(as_json(data))
     except ValidationError as exc:
         raise invalid(exc) from exc
+
+
+def as_json(data: Any) -> str:
+    """A document read from YAML or JSON as JSON text; dates become text."""
+    return json.dumps(data, default=str)
 
 
 def load_experiment(path: Path) -> Experiment:
