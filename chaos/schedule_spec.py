@@ -12,7 +12,9 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 from chaos.experiment import NAME_PATTERN, Experiment
 from chaos.units import Duration, StrictModel
 
-HOURS_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+HOURS_PATTERN = re.compile(
+    r"^([01]\d|2[0-3]):([0-5]\d)-(([01]\d|2[0-3]):([0-5]\d)|24:00)$"
+)
 
 
 class Weekday(enum.StrEnum):
