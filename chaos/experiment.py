@@ -349,23 +349,27 @@ def as_json(data: Any) -> str:
 
 def load_experiment(path: Path) -> Experiment:
     """Read a YAML or JSON experiment file."""
+    return parse_experiment(read_document(path, "experiment"))
+
+
+def read_document(path: Path, what: str) -> Any:
+    """The data of a YAML or JSON file; ExperimentInvalid naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ExperimentInvalid(
-            f"cannot read experiment file {str(path)!r}: {exc.strerror}",
+            f"cannot read {what} file {str(path)!r}: {exc.strerror}",
             field="file",
             value=str(path),
         ) from exc
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
         raise ExperimentInvalid(
-            f"experiment file {str(path)!r} is not valid YAML or JSON: {exc}",
+            f"{what} file {str(path)!r} is not valid YAML or JSON: {exc}",
             field="file",
             value=str(path),
         ) from exc
-    return parse_experiment(data)
 
 
 def invalid(exc: ValidationError) -> ExperimentInvalid:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import datetime
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from chaos.experiment import NAME_PATTERN, Experiment
+from chaos.experiment import NAME_PATTERN, Experiment, as_json, invalid, read_document
 from chaos.units import Duration, StrictModel
 
 HOURS_PATTERN = re.compile(
@@ -114,6 +120,14 @@ class ScheduleSpec(StrictModel):
         return value
 
 
-def is_naive(value: datetime) -> bool:
-    """Whether a datetime lacks a time zone."""
-    return value.tzinfo is None or value.tzinfo.utcoffset(value) is None
+def parse_schedule(data: Any) -> ScheduleSpec:
+    """Validate a schedule read from a file or a request body, as JSON."""
+    try:
+        return ScheduleSpec.model_validate_json(as_json(data))
+    except ValidationError as exc:
+        raise invalid(exc) from exc
+
+
+def load_schedule(path: Path) -> ScheduleSpec:
+    """Read a YAML or JSON schedule file."""
+    return parse_schedule(read_document(path, "schedule"))
