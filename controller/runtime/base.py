@@ -94,3 +94,24 @@ class ContainerRuntime(Protocol):
 
     def stop_replica(self, container_id: str, timeout: float) -> None:
         """SIGTERM, then SIGKILL after ``timeout`` seconds, then remove it."""
+
+    # Chaos actions: each acts only on this controller's replicas, and each
+    # raises ReplicaActionFailed (ReplicaNotFound for a stranger) naming it.
+
+    def kill(self, container_id: str, signal: str) -> None:
+        """Send ``signal`` to the container's main process, once."""
+
+    def halt(self, container_id: str, timeout: float) -> None:
+        """Stop the container (SIGTERM, SIGKILL after ``timeout``); keep it."""
+
+    def pause(self, container_id: str) -> None:
+        """Freeze every process of the container."""
+
+    def unpause(self, container_id: str) -> None:
+        """Thaw a paused container; one that is not paused is left as it is."""
+
+    def start(self, container_id: str) -> Replica:
+        """Start a stopped container and wait until it runs with an address."""
+
+    def restart(self, container_id: str, timeout: float) -> Replica:
+        """Stop and start the container; wait until it runs with an address."""

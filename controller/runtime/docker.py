@@ -4,7 +4,8 @@ Every call blocks; the controller runs them in a worker thread. Transient
 engine failures are retried under ``ENGINE_RETRY``, and whatever the Docker
 SDK raises leaves this module as an ``EngineError``. Containers without the
 ``bgctl.managed`` label are invisible here: they are never listed, never
-stopped and never removed.
+stopped and never removed; the chaos actions (``runtime.actions``) also
+need this controller's own labels.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import replace
 import docker  # type: ignore[import-untyped]
 
 from controller.runtime import engine
+from controller.runtime.actions import ReplicaActions
 from controller.runtime.base import (
     LABEL_COLOR,
     LABEL_SERVICE,
@@ -68,6 +70,7 @@ class DockerRuntime:
         self._scope = dict(scope or {})
         self._stop_timeout = stop_timeout
         self._launcher = Launcher(self._client, publish_host, network, start_grace)
+        self._actions = ReplicaActions(self._client, self._scope, network)
         self._seen: dict[str, Replica] = {}  # container id -> as last seen
 
     def close(self) -> None:
@@ -177,6 +180,34 @@ class DockerRuntime:
             engine.stop(container, seconds)
             engine.remove(container)
         logger.info("replica %s stopped and removed", container.name)
+
+    def kill(self, container_id: str, signal: str) -> None:
+        """Send ``signal`` to one replica's main process, once."""
+        self._actions.kill(container_id, signal)
+
+    def halt(self, container_id: str, timeout: float) -> None:
+        """Stop one replica without removing it."""
+        self._actions.halt(container_id, timeout)
+
+    def pause(self, container_id: str) -> None:
+        """Freeze one replica."""
+        self._actions.pause(container_id)
+
+    def unpause(self, container_id: str) -> None:
+        """Thaw one replica, if it is paused."""
+        self._actions.unpause(container_id)
+
+    def start(self, container_id: str) -> Replica:
+        """Start a stopped replica again; its address may have changed."""
+        replica = self._actions.start(container_id)
+        self._seen[container_id] = replica
+        return replica
+
+    def restart(self, container_id: str, timeout: float) -> Replica:
+        """Restart one replica; its address may have changed."""
+        replica = self._actions.restart(container_id, timeout)
+        self._seen[container_id] = replica
+        return replica
 
 
 def _matching_digest(reference: str, digests: list[str]) -> str | None:

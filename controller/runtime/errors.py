@@ -1,9 +1,11 @@
 """Errors raised by container runtimes.
 
 EngineError
-├── ImageNotFound       the reference names no image the engine has
-├── ReplicaStartError   a container could not be created or started
-└── EngineUnavailable   the engine did not answer, even after retries
+├── ImageNotFound         the reference names no image the engine has
+├── ReplicaStartError     a container could not be created or started
+├── ReplicaActionFailed   kill, halt, pause, unpause, start or restart failed
+│   └── ReplicaNotFound   no such container, or not one of this controller's
+└── EngineUnavailable     the engine did not answer, even after retries
 """
 
 from __future__ import annotations
@@ -32,3 +34,17 @@ class ReplicaStartError(EngineError):
 
 class EngineUnavailable(EngineError):
     """The engine could not be reached."""
+
+
+class ReplicaActionFailed(EngineError):
+    """An action on one replica's container failed; names the container."""
+
+    def __init__(self, container_id: str, action: str, reason: str) -> None:
+        super().__init__(f"{action} of container {container_id[:12]} failed: {reason}")
+        self.container_id = container_id
+        self.action = action
+        self.reason = reason
+
+
+class ReplicaNotFound(ReplicaActionFailed):
+    """The engine has no such container, or it is not this controller's replica."""

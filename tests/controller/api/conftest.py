@@ -47,6 +47,24 @@ class EmptyEngine:
     def stop_replica(self, container_id: str, timeout: float) -> None:
         return None
 
+    def kill(self, container_id: str, signal: str) -> None:
+        raise AssertionError("no test here has a replica")
+
+    def halt(self, container_id: str, timeout: float) -> None:
+        raise AssertionError("no test here has a replica")
+
+    def pause(self, container_id: str) -> None:
+        raise AssertionError("no test here has a replica")
+
+    def unpause(self, container_id: str) -> None:
+        raise AssertionError("no test here has a replica")
+
+    def start(self, container_id: str) -> Replica:
+        raise AssertionError("no test here has a replica")
+
+    def restart(self, container_id: str, timeout: float) -> Replica:
+        raise AssertionError("no test here has a replica")
+
 
 class AcceptingProxy:
     """A proxy driver that accepts every table and serves nothing."""
