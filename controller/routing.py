@@ -1,16 +1,25 @@
-"""Builds the proxy's route table from the store and applies it."""
+"""Builds the proxy's route table from the store and applies it.
+
+Beside the store, the router keeps detours: for a traffic fault, chaos asks
+that the proxy reach some replicas of a colour through a fault-injecting
+proxy instead. Detours live only in memory, so the first table a restarted
+controller applies is clean, which is how start-up takes every traffic
+fault out of the proxy.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from controller.errors import OperationFailed
+from controller.errors import Conflict, OperationFailed
 from controller.store import ServiceRecord, Store
 from proxy.driver import ProxyDriver
 from proxy.errors import ProxyError
-from proxy.routes import Color, RouteTable, ServiceRoutes
+from proxy.routes import Address, Color, RouteTable, ServiceRoutes
+
+DetourKey = tuple[str, Color]  # service, colour
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +47,10 @@ class Router:
         self._driver = driver
         self._bind = bind
         self._lock = asyncio.Lock()
+        self._detours: dict[DetourKey, dict[Address, Address]] = {}
+        # The live colours of the table last applied: a detour change keeps
+        # them, so it never undoes a flip that is not yet stored.
+        self._applied_live: dict[str, Color | None] = {}
 
     def service_routes(
         self, record: ServiceRecord, live: Color | None
@@ -51,7 +64,10 @@ class Router:
             service=record.name,
             ports=record.spec.endpoints.by_endpoint(),
             slots=width,
-            servers={color: tuple(a) for color, a in servers.items()},
+            servers={
+                color: self._detoured(record.name, color, addresses)
+                for color, addresses in servers.items()
+            },
             live=live,
             preview=preview_color(live, occupied),
             health_path=record.spec.readiness.path,
@@ -66,21 +82,91 @@ class Router:
             services[record.name] = self.service_routes(record, color)
         return RouteTable(services=services, bind=self._bind)
 
+    def _detoured(
+        self, service: str, color: Color, addresses: tuple[Address, ...]
+    ) -> tuple[Address, ...]:
+        detours = self._detours.get((service, color), {})
+        return tuple(detours.get(address, address) for address in addresses)
+
+    def detours(self, service: str, color: Color) -> dict[Address, Address]:
+        """The detours of one colour: replica address to detour address."""
+        return dict(self._detours.get((service, color), {}))
+
     async def start(self) -> None:
         """Start the proxy with the stored routes, adopting one left running."""
         async with self._lock:
             table = self.table()
             await asyncio.to_thread(self._driver.start, table)
+            self._remember(table)
 
     async def apply(self, live: Mapping[str, Color | None] | None = None) -> None:
         """Make the proxy serve the stored routes, with live overrides."""
         async with self._lock:
-            table = self.table(live)
-            try:
-                await asyncio.to_thread(self._driver.apply, table)
-            except ProxyError as exc:
-                log.error("proxy refused the route table: %s", exc)
-                raise OperationFailed(f"the proxy refused the change: {exc}") from exc
+            await self._push(self.table(live))
+
+    async def reapply(self) -> None:
+        """Apply the stored routes again, with the live colours served now."""
+        async with self._lock:
+            await self._push(self.table(self._applied_live))
+
+    async def detour(
+        self, service: str, color: Color, detours: Mapping[Address, Address]
+    ) -> None:
+        """Reach some replicas of a colour at detour addresses instead.
+
+        Conflict if an address is not one of the colour's servers; on any
+        failure the proxy and the detours stay as they were.
+        """
+        async with self._lock:
+            servers = set(self._store.slot(service, color).addresses)
+            strangers = sorted(str(a) for a in detours if a not in servers)
+            if strangers:
+                raise Conflict(
+                    f"{service} {color}: {', '.join(strangers)} is not one of its "
+                    f"servers ({', '.join(sorted(map(str, servers))) or 'none'})",
+                    service=service,
+                    color=color.value,
+                )
+            before = self.detours(service, color)
+            self._detours[(service, color)] = {**before, **detours}
+            await self._push_or_restore(service, color, before)
+        log.info("%s %s: %d replicas detoured", service, color, len(detours))
+
+    async def undetour(
+        self, service: str, color: Color, replicas: Iterable[Address]
+    ) -> None:
+        """Reach these replicas of a colour directly again; safe to repeat."""
+        async with self._lock:
+            gone = set(replicas)
+            before = self.detours(service, color)
+            left = {a: d for a, d in before.items() if a not in gone}
+            self._detours[(service, color)] = left
+            await self._push_or_restore(service, color, before)
+            if not left:
+                del self._detours[(service, color)]
+        log.info("%s %s: detours removed, %d left", service, color, len(left))
+
+    async def _push_or_restore(
+        self, service: str, color: Color, before: dict[Address, Address]
+    ) -> None:
+        try:
+            await self._push(self.table(self._applied_live))
+        except OperationFailed:
+            self._detours[(service, color)] = before
+            raise
+
+    async def _push(self, table: RouteTable) -> None:
+        try:
+            await asyncio.to_thread(self._driver.apply, table)
+        except ProxyError as exc:
+            log.error("proxy refused the route table: %s", exc)
+            raise OperationFailed(f"the proxy refused the change: {exc}") from exc
+        self._remember(table)
+
+    def _remember(self, table: RouteTable) -> None:
+        self._applied_live = {
+            name: routes.live for name, routes in table.services.items()
+        }
 
     async def is_running(self) -> bool:
         """Whether the proxy answers on its control channel."""

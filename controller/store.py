@@ -310,6 +310,36 @@ class Store:
                 (release_id, encoded, service, color.value),
             )
 
+    def set_replica_address(
+        self, service: str, color: Color, container_id: str, address: Address
+    ) -> bool:
+        """Move one replica of a slot to a new address; False if nothing changed.
+
+        Only that replica's entry changes: the slot keeps its release, its
+        other replicas and its standby window.
+        """
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT replicas FROM slots WHERE service = ? AND color = ?",
+                (service, color.value),
+            ).fetchone()
+            if row is None:
+                return False
+            entries = json.loads(row["replicas"])
+            moved = [
+                [container_id, address.host, address.port]
+                if entry[0] == container_id
+                else entry
+                for entry in entries
+            ]
+            if moved == entries:
+                return False
+            db.execute(
+                "UPDATE slots SET replicas = ? WHERE service = ? AND color = ?",
+                (json.dumps(moved), service, color.value),
+            )
+            return True
+
     def set_standby(self, service: str, color: Color, until: float | None) -> None:
         """Keep a colour warm until ``until`` (epoch seconds), or forever."""
         with self._tx() as db:
