@@ -4,10 +4,12 @@ BgctlError                 every error carries a code and an HTTP status
 ├── Unauthorized           401: no bearer token, or one nobody issued
 ├── Forbidden              403: the token's role is below the route's
 ├── InvalidInput           422: a field has a bad value
+│   └── InvalidDocument    422: an experiment or schedule does not validate
 ├── ImageNotAllowed        403: the image policy refuses the repository
 ├── NotFound               404: no such service or release
 ├── Conflict               409: the request clashes with current state
-│   └── ReleaseInFlight    409: another release of the service is running
+│   ├── ReleaseInFlight    409: another release of the service is running
+│   └── ChaosRefused       409: a chaos guard rail refuses the target
 └── OperationFailed        502: the engine or the proxy refused
 """
 
@@ -71,6 +73,15 @@ class InvalidInput(BgctlError):
         self.value = value
 
 
+class InvalidDocument(InvalidInput):
+    """A document in the request does not validate; its sentence names the field."""
+
+    def __init__(self, message: str, field: str, value: Any) -> None:
+        BgctlError.__init__(self, message, field=field, value=jsonable(value))
+        self.field = field
+        self.value = value
+
+
 class ImageNotAllowed(BgctlError):
     """The controller's image policy does not allow the image's repository."""
 
@@ -117,6 +128,12 @@ class ReleaseInFlight(Conflict):
             release=release_id,
             phase=phase,
         )
+
+
+class ChaosRefused(Conflict):
+    """A chaos guard rail refuses the experiment's target; the message says why."""
+
+    code = "chaos_refused"
 
 
 class OperationFailed(BgctlError):

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from chaos.ports import ChaosPolicy
 from chaos.units import Duration, StrictModel, check_path
 from proxy.routes import Endpoint
 
@@ -176,6 +177,11 @@ class ServiceSpec(StrictModel):
     auto_promote_after: Duration | None = Field(default=None, ge=0, le=86400)
     standby_ttl: Duration = Field(default=600.0, ge=0, le=7 * 86400)
     progress_deadline: Duration = Field(default=600.0, gt=0, le=86400)
+    chaos: ChaosPolicy = Field(
+        default=ChaosPolicy(),
+        description="whether chaos experiments may target this service, and "
+        "how many replicas one fault may hit",
+    )
 
     @model_validator(mode="after")
     def _some_verification(self) -> ServiceSpec:
