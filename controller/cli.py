@@ -1,16 +1,15 @@
 """bgctl: serve the controller, ship releases and steer them.
 
-Exit codes, so a pipeline can branch on them: 0 success, 1 the release
-failed or was aborted, 2 the controller refused the request (including a
-missing, unknown or too weak token: 401, 403), 3 the controller could not
-be reached or waiting timed out.
+Exit codes, so a pipeline can branch on them: 0 success, 1 the release (or
+chaos run) failed or was aborted, 2 the controller refused the request
+(including a missing, unknown or too weak token: 401, 403), 3 the
+controller could not be reached or waiting timed out.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,45 +18,25 @@ from urllib.parse import urlencode
 import typer
 import yaml
 
-from controller.client import ApiError, Client
+from controller.cli_chaos import chaos_app
+from controller.cli_common import (
+    EXIT_FAILED,
+    EXIT_REFUSED,
+    EXIT_UNREACHABLE,
+    AsJson,
+    BearerToken,
+    Url,
+    call,
+    client_for,
+    show,
+)
+from controller.client import Client
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app.add_typer(chaos_app, name="chaos")
 
-EXIT_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE = 1, 2, 3
 WAIT_UNTIL = {"AwaitingPromotion", "Live", "Failed", "Aborted", "RolledBack"}
 FAILED_PHASES = {"Failed", "Aborted", "RolledBack"}
-
-Url = Annotated[
-    str | None, typer.Option("--url", envvar="BGCTL_URL", help="controller URL")
-]
-BearerToken = Annotated[
-    str | None,
-    typer.Option(
-        "--token",
-        envvar="BGCTL_TOKEN",
-        show_default=False,
-        help="bearer token [default: $BGCTL_STATE_DIR/admin.token if readable]",
-    ),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="print the raw JSON")]
-
-
-def _client(url: str | None, token: str | None) -> Client:
-    try:
-        return Client(url, token)
-    except ApiError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_REFUSED) from exc
-
-
-def _call(action: Any) -> Any:
-    """Run an API call; print its error and exit with the matching code."""
-    try:
-        return action()
-    except ApiError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        code = EXIT_UNREACHABLE if exc.status is None else EXIT_REFUSED
-        raise typer.Exit(code) from exc
 
 
 @app.command()
@@ -113,14 +92,14 @@ def apply(
     if not isinstance(body, dict) or "name" not in body:
         typer.echo(f"error: spec {spec} must be a mapping with a name", err=True)
         raise typer.Exit(EXIT_REFUSED)
-    client = _client(url, token)
+    client = client_for(url, token)
     try:
         json.dumps(body, allow_nan=False)
     except ValueError as exc:
         typer.echo(f"error: spec {spec}: {exc}", err=True)
         raise typer.Exit(EXIT_REFUSED) from exc
-    status = _call(lambda: client.put(f"/api/v1/services/{body['name']}", body))
-    _show(status, as_json, _status_text)
+    status = call(lambda: client.put(f"/api/v1/services/{body['name']}", body))
+    show(status, as_json, _status_text)
 
 
 @app.command()
@@ -134,8 +113,8 @@ def deploy(
     as_json: AsJson = False,
 ) -> None:
     """Ship IMAGE (a tag or a full reference) to the idle colour of SERVICE."""
-    client = _client(url, token)
-    release = _call(
+    client = client_for(url, token)
+    release = call(
         lambda: client.post(f"/api/v1/services/{service}/releases", {"image": image})
     )
     if not as_json:
@@ -145,7 +124,7 @@ def deploy(
         )
     if wait:
         release = _follow(client, release, timeout, quiet=as_json)
-    _show(release, as_json, _release_text)
+    show(release, as_json, _release_text)
     if release["phase"] in FAILED_PHASES:
         raise typer.Exit(EXIT_FAILED)
 
@@ -166,11 +145,11 @@ def promote(
     Exits 0 once the release is live (or, with --no-wait, watched), 1 when
     the flip failed or the watch after it flipped back.
     """
-    client = _client(url, token)
-    release = _call(lambda: client.post(f"/api/v1/services/{service}/promote"))
+    client = client_for(url, token)
+    release = call(lambda: client.post(f"/api/v1/services/{service}/promote"))
     if wait and release["phase"] == "PostVerifying":
         release = _follow(client, release, timeout, quiet=as_json)
-    _show(release, as_json, _release_text)
+    show(release, as_json, _release_text)
     if release["phase"] in FAILED_PHASES:
         raise typer.Exit(EXIT_FAILED)
 
@@ -184,10 +163,10 @@ def rollback(
     as_json: AsJson = False,
 ) -> None:
     """Flip live traffic back to the standby colour."""
-    client = _client(url, token)
+    client = client_for(url, token)
     body = {"color": to} if to else None
-    release = _call(lambda: client.post(f"/api/v1/services/{service}/rollback", body))
-    _show(release, as_json, _release_text)
+    release = call(lambda: client.post(f"/api/v1/services/{service}/rollback", body))
+    show(release, as_json, _release_text)
 
 
 @app.command()
@@ -195,9 +174,9 @@ def abort(
     service: str, url: Url = None, token: BearerToken = None, as_json: AsJson = False
 ) -> None:
     """Stop the release in flight and remove its replicas."""
-    client = _client(url, token)
-    release = _call(lambda: client.post(f"/api/v1/services/{service}/abort"))
-    _show(release, as_json, _release_text)
+    client = client_for(url, token)
+    release = call(lambda: client.post(f"/api/v1/services/{service}/abort"))
+    show(release, as_json, _release_text)
 
 
 @app.command()
@@ -208,13 +187,13 @@ def status(
     as_json: AsJson = False,
 ) -> None:
     """Show one service in full, or every service with its live colour."""
-    client = _client(url, token)
+    client = client_for(url, token)
     if service is None:
-        services = _call(lambda: client.get("/api/v1/services"))
-        _show(services, as_json, _services_text)
+        services = call(lambda: client.get("/api/v1/services"))
+        show(services, as_json, _services_text)
         return
-    found = _call(lambda: client.get(f"/api/v1/services/{service}"))
-    _show(found, as_json, _status_text)
+    found = call(lambda: client.get(f"/api/v1/services/{service}"))
+    show(found, as_json, _status_text)
 
 
 @app.command()
@@ -226,11 +205,11 @@ def history(
     as_json: AsJson = False,
 ) -> None:
     """List a service's releases, newest first."""
-    client = _client(url, token)
-    found = _call(
+    client = client_for(url, token)
+    found = call(
         lambda: client.get(f"/api/v1/services/{service}/releases?limit={limit}")
     )
-    _show(found, as_json, _history_text)
+    show(found, as_json, _history_text)
 
 
 @app.command()
@@ -238,9 +217,9 @@ def inventory(
     url: Url = None, token: BearerToken = None, as_json: AsJson = False
 ) -> None:
     """List every running container of the controller and the image it runs."""
-    client = _client(url, token)
-    found = _call(lambda: client.get("/api/v1/inventory"))
-    _show(found, as_json, _inventory_text)
+    client = client_for(url, token)
+    found = call(lambda: client.get("/api/v1/inventory"))
+    show(found, as_json, _inventory_text)
 
 
 @app.command()
@@ -253,11 +232,11 @@ def audit(
     as_json: AsJson = False,
 ) -> None:
     """List who changed what, newest first, including refused requests."""
-    client = _client(url, token)
+    client = client_for(url, token)
     query = {"service": service, "actor": actor, "limit": limit}
     path = "/api/v1/audit?" + urlencode({k: v for k, v in query.items() if v})
-    found = _call(lambda: client.get(path))
-    _show(found, as_json, _audit_text)
+    found = call(lambda: client.get(path))
+    show(found, as_json, _audit_text)
 
 
 @app.command()
@@ -307,7 +286,7 @@ def _follow(
     path = release["url"]
     deadline = time.monotonic() + timeout
     while True:
-        release = _call(lambda: client.get(path))
+        release = call(lambda: client.get(path))
         for event in (release.get("timeline") or [])[shown:]:
             if not quiet:
                 typer.echo(f"  {event['at']} {event['phase']}: {event['reason']}")
@@ -322,14 +301,6 @@ def _follow(
             )
             raise typer.Exit(EXIT_UNREACHABLE)
         time.sleep(0.5)
-
-
-def _show(value: Any, as_json: bool, text: Any) -> None:
-    if as_json:
-        json.dump(value, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        typer.echo(text(value))
 
 
 def _release_text(release: dict[str, Any]) -> str:

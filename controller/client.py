@@ -51,7 +51,7 @@ class Client:
             raise ApiError(f"cannot reach the controller at {self.url}: {exc}") from exc
         if response.status_code >= 400:
             raise ApiError(_message(response), response.status_code)
-        return response.json()
+        return response.json() if response.content else None
 
     def get(self, path: str) -> Any:
         """GET a path."""
@@ -64,6 +64,10 @@ class Client:
     def put(self, path: str, json: Any) -> Any:
         """PUT a path."""
         return self.request("PUT", path, json)
+
+    def delete(self, path: str) -> Any:
+        """DELETE a path; None when the answer has no body."""
+        return self.request("DELETE", path)
 
 
 def find_token(environ: Mapping[str, str] | None = None) -> str | None:

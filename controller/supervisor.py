@@ -1,15 +1,18 @@
 """The controller's background duties, once a second.
 
 Retire standby colours whose window passed, restart the proxy with every
-service's routes if it died, and fail a staged release whose replicas
-stopped while it waited for promotion.
+service's routes if it died, fail a staged release whose replicas stopped
+while it waited for promotion, and let chaos undo faults past their
+deadline and start the schedules that fell due.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 
+from chaos.service import ChaosService
 from controller.releases import ReleaseManager
 from controller.routing import Router
 from controller.standby import StandbyKeeper
@@ -20,23 +23,34 @@ TICK = 1.0  # seconds between rounds
 
 
 async def supervise(
-    router: Router, keeper: StandbyKeeper, releases: ReleaseManager
+    router: Router,
+    keeper: StandbyKeeper,
+    releases: ReleaseManager,
+    chaos: ChaosService,
 ) -> None:
-    """Run the duties until cancelled; a failing round is logged, not fatal."""
+    """Run the duties until cancelled; a failing one is logged, not fatal."""
     while True:
         await asyncio.sleep(TICK)
-        try:
-            await _round(router, keeper)
-            await releases.check_staged()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("a supervision round failed; trying again")
+        await _survive("a supervision round", _round(router, keeper, releases))
+        await _survive("a chaos tick", chaos.tick())
 
 
-async def _round(router: Router, keeper: StandbyKeeper) -> None:
+async def _survive(duty: str, work: Awaitable[None]) -> None:
+    """Await one duty; log its failure so that the next round still comes."""
+    try:
+        await work
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("%s failed; trying again in %s s", duty, TICK)
+
+
+async def _round(
+    router: Router, keeper: StandbyKeeper, releases: ReleaseManager
+) -> None:
     if not await router.is_running():
         log.warning("the proxy is not running; starting it with the stored routes")
         await router.start()
         log.info("the proxy is serving again")
     await keeper.retire_expired()
+    await releases.check_staged()

@@ -14,10 +14,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from controller.admin_token import keyring_for
-from controller.api import audit, errors, inventory, releases, services
+from controller.api import audit, chaos, errors, inventory, releases, services
 from controller.api.audit import AuditLog
 from controller.api.auth import AccessControl, rules_of
 from controller.api.context import Context
+from controller.chaosbridge.wiring import build_chaos
 from controller.policy import ImagePolicy
 from controller.probes import local_host
 from controller.reconcile import reconcile
@@ -71,10 +72,11 @@ def create_app(
         if settings.allowed_images:
             patterns = ", ".join(settings.allowed_images)
             log.info("releases allowed only from repositories matching %s", patterns)
-        await reconcile(ctx.store, ctx.runtime, ctx.router, settings.stop_timeout)
-        ctx.releases.resume()
+        await _start_up(ctx)
         keeper = StandbyKeeper(ctx.steps, ctx.releases.lock)
-        duties = asyncio.create_task(supervise(ctx.router, keeper, ctx.releases))
+        duties = asyncio.create_task(
+            supervise(ctx.router, keeper, ctx.releases, ctx.chaos)
+        )
         ctx.is_ready = True
         log.info("controller ready on %s", settings.api_url)
         try:
@@ -84,6 +86,7 @@ def create_app(
             duties.cancel()
             await asyncio.gather(duties, return_exceptions=True)
             await ctx.releases.close()
+            await ctx.chaos.close()
             await ctx.steps.client.aclose()
             ctx.store.close()
             log.info("controller stopped; the proxy keeps serving")
@@ -98,7 +101,13 @@ def create_app(
     )
     _add_docs(app)
     errors.install(app)
-    routers = (services.router, releases.router, inventory.router, audit.router)
+    routers = (
+        services.router,
+        releases.router,
+        inventory.router,
+        audit.router,
+        chaos.router,
+    )
     for router in routers:
         app.include_router(router)
     _add_health(app)
@@ -107,6 +116,27 @@ def create_app(
     app.add_middleware(AccessControl, keyring=keyring, rules=rules_of(routers))
     app.add_middleware(AuditLog, store=lambda: _store_of(app))
     return app
+
+
+async def _start_up(ctx: Context) -> None:
+    """Bring engine, proxy and store back in line before serving.
+
+    Chaos goes first, while the replicas it paused or stopped are still in
+    their colours' slots: reconciling would take such a replica for an
+    orphan and remove it.
+    """
+    # 1. The proxy runs (adopted, or started) with no detours: a new router
+    #    has none, so the traffic faults are out of every route.
+    await ctx.router.start()
+
+    # 2. Every fault chaos left open is undone; its runs are interrupted.
+    await ctx.chaos.recover()
+
+    # 3. Releases, slots, proxy and containers agree with the store again.
+    await reconcile(ctx.store, ctx.runtime, ctx.router, ctx.settings.stop_timeout)
+
+    # 4. Releases waiting for a person, or being watched, carry on.
+    ctx.releases.resume()
 
 
 def _store_of(app: FastAPI) -> Store | None:
@@ -139,6 +169,7 @@ def _build(
         router=router,
         steps=steps,
         releases=ReleaseManager(steps, ImagePolicy(settings.allowed_images)),
+        chaos=build_chaos(settings, store, engine, router),
     )
 
 

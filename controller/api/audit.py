@@ -6,7 +6,8 @@ including those refused with 401, 403 or 422 and those that raised: the
 entry is written in a ``finally`` once the app is done. Routes that act on
 a release name it with ``note_release``; the service, and the release of
 a release's own path, come from the path itself, so even a request
-refused before routing names them.
+refused before routing names them. Routes off a service's path, such as
+chaos runs, name the service with ``note_service``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RELEASE = "bgctl.audit.release"  # scope key a route fills with its release id
+SERVICE = "bgctl.audit.service"  # scope key a route off a service's path fills
 MAX_PATH = 1000
 MAX_NAME = 64
 TARGET = re.compile(
@@ -43,6 +45,11 @@ Ctx = Annotated[Context, Depends(context)]
 def note_release(request: Request, release_id: str) -> None:
     """Name the release a request acted on in its audit entry."""
     request.scope[RELEASE] = release_id
+
+
+def note_service(request: Request, service: str) -> None:
+    """Name the service a request acted on when its path does not."""
+    request.scope[SERVICE] = service
 
 
 def outcome(status: int) -> str:
@@ -100,7 +107,7 @@ def entry(scope: Scope, status: int) -> AuditRecord:
     """The audit entry of a finished request."""
     path = str(scope["path"])
     target = TARGET.match(path)
-    service = target["service"] if target else None
+    service = target["service"] if target else scope.get(SERVICE)
     release = (target["release"] if target else None) or scope.get(RELEASE)
     return AuditRecord(
         at=now(),

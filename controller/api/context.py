@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from chaos.service import ChaosService
 from controller.releases import ReleaseManager
 from controller.routing import Router
 from controller.runtime.base import ContainerRuntime
@@ -24,6 +25,7 @@ class Context:
     router: Router
     steps: Steps
     releases: ReleaseManager
+    chaos: ChaosService
     is_ready: bool = False
 
 

@@ -11,8 +11,25 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
+from chaos.errors import (
+    ChaosError,
+    ExperimentInvalid,
+    FaultFailed,
+    RunConflict,
+    RunNotFound,
+    ScheduleNotFound,
+    TargetRefused,
+)
 from controller.api.models import ErrorBody
-from controller.errors import BgctlError, jsonable
+from controller.errors import (
+    BgctlError,
+    ChaosRefused,
+    Conflict,
+    InvalidDocument,
+    NotFound,
+    OperationFailed,
+    jsonable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +56,7 @@ ERROR_MEANINGS = {
     400: "The body could not be read as JSON text",
     401: "No bearer token, or one the controller did not issue",
     403: "The token's role does not allow this",
-    404: "No such service or release",
+    404: "No such service, release, chaos run or schedule",
     409: "The request clashes with the service's current state",
     422: "A field, parameter or header has a bad value",
     502: "The engine or the proxy refused; nothing was changed",
@@ -59,6 +76,27 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
+CHAOS_ERRORS: dict[type[ChaosError], type[BgctlError]] = {
+    TargetRefused: ChaosRefused,
+    RunNotFound: NotFound,
+    ScheduleNotFound: NotFound,
+    RunConflict: Conflict,
+    FaultFailed: OperationFailed,
+}
+
+
+def from_chaos(exc: ChaosError) -> BgctlError:
+    """The controller's error for one the chaos module raised."""
+    context = {key: jsonable(value) for key, value in exc.context.items()}
+    if isinstance(exc, ExperimentInvalid):
+        field = str(context.pop("field", None) or "body")
+        return InvalidDocument(exc.message, field, exc.context.get("value"))
+    for kind, translated in CHAOS_ERRORS.items():
+        if isinstance(exc, kind):
+            return translated(exc.message, **context)
+    return OperationFailed(exc.message, **context)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the JSON shape."""
 
@@ -67,6 +105,10 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             exc.to_dict(), status_code=exc.status_code, headers=exc.headers()
         )
+
+    @app.exception_handler(ChaosError)
+    async def _chaos(request: Request, exc: ChaosError) -> JSONResponse:
+        return await _bgctl(request, from_chaos(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
