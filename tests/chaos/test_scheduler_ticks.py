@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from chaos import scheduler as scheduler_module
+from chaos import schedule_store
 from chaos.journal import RunStatus
 from chaos.scheduler import EventKind, ScheduleState
 from tests.chaos.test_scheduler import START, Bench, bench, spec
@@ -127,7 +127,7 @@ def test_each_start_prunes_the_journal_to_the_history_limit(bench: Bench) -> Non
 def test_a_schedule_keeps_a_bounded_number_of_events(
     bench: Bench, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scheduler_module, "EVENTS_KEPT", 3)
+    monkeypatch.setattr(schedule_store, "EVENTS_KEPT", 3)
     bench.scheduler.create(spec(overlap="allow"), "alice")
 
     assert len(bench.drive(300)) == 5
