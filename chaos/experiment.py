@@ -9,184 +9,17 @@ validated by these models, so an error names the field and the bad value.
 
 from __future__ import annotations
 
-import enum
 import json
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
 from chaos.errors import ExperimentInvalid
-from chaos.units import Duration, StrictModel, check_path
-from proxy.routes import Color, Endpoint
-
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
-MAX_FAULT_DURATION = 3600.0  # one hour; a longer fault is a outage, not a test
-SIGNALS = frozenset(
-    {"SIGKILL", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"}
-)
-
-
-class ColorChoice(enum.StrEnum):
-    """A colour named outright, or by its role when the run starts."""
-
-    BLUE = "blue"
-    GREEN = "green"
-    LIVE = "live"  # whichever colour is live when the run starts
-    IDLE = "idle"  # the other one
-
-    def resolve(self, live: Color | None) -> Color:
-        """The exact colour; ``live`` and ``idle`` need a live colour."""
-        if self in (ColorChoice.BLUE, ColorChoice.GREEN):
-            return Color(self.value)
-        if live is None:
-            raise ValueError(f"color {self.value!r} needs a live colour, none is live")
-        return live if self is ColorChoice.LIVE else live.other
-
-
-class Pick(enum.StrEnum):
-    """Which replicas a fault hits when it hits fewer than all."""
-
-    FIRST = "first"  # the lowest slots, the same every run
-    RANDOM = "random"  # a fresh draw each run
-
-
-Probability = Annotated[float, Field(ge=0, le=1)]
-FaultDuration = Annotated[Duration, Field(ge=0, le=MAX_FAULT_DURATION)]
-
-
-class _Fault(StrictModel):
-    """Where a fault lands: a colour, and how many of its replicas."""
-
-    color: ColorChoice
-    count: int | None = Field(default=None, ge=1, le=20)
-    share: float | None = Field(default=None, gt=0, le=1)
-    pick: Pick = Pick.FIRST
-    duration: FaultDuration = Field(
-        default=30.0, description="how long the fault stays before it is undone"
-    )
-
-    @model_validator(mode="after")
-    def _one_size(self) -> _Fault:
-        if self.count is not None and self.share is not None:
-            raise ValueError(
-                f"give count or share, not both; got count={self.count} "
-                f"and share={self.share}"
-            )
-        return self
-
-    @property
-    def is_traffic(self) -> bool:
-        """Whether the fault acts on the route rather than on containers."""
-        return False
-
-
-class KillFault(_Fault):
-    """Send a signal to replicas; they are started again when it is undone."""
-
-    kind: Literal["kill"]
-    signal: str = "SIGKILL"
-
-    @field_validator("signal")
-    @classmethod
-    def _known_signal(cls, value: str) -> str:
-        name = value.upper() if value.upper().startswith("SIG") else f"SIG{value}"
-        if name.upper() not in SIGNALS:
-            raise ValueError(
-                f"must be one of {', '.join(sorted(SIGNALS))}, got {value!r}"
-            )
-        return name.upper()
-
-
-class StopFault(_Fault):
-    """Stop replicas gracefully; they are started again when it is undone."""
-
-    kind: Literal["stop"]
-
-
-class PauseFault(_Fault):
-    """Freeze replicas for the fault's duration."""
-
-    kind: Literal["pause"]
-
-
-class RestartFault(_Fault):
-    """Restart replicas once; nothing is left to undo."""
-
-    kind: Literal["restart"]
-    duration: FaultDuration = 0.0
-
-
-class _TrafficFault(_Fault):
-    @property
-    def is_traffic(self) -> bool:
-        """Traffic faults act on the colour's route."""
-        return True
-
-
-class LatencyFault(_TrafficFault):
-    """Hold each request for ``latency`` plus or minus ``jitter``."""
-
-    kind: Literal["latency"]
-    latency: Duration = Field(ge=0, le=60)
-    jitter: Duration = Field(default=0.0, ge=0, le=60)
-    probability: Probability = 1.0
-
-    @model_validator(mode="after")
-    def _jitter_within(self) -> LatencyFault:
-        if self.jitter > self.latency:
-            raise ValueError(
-                f"jitter ({self.jitter}s) cannot exceed latency ({self.latency}s)"
-            )
-        return self
-
-
-class ErrorFault(_TrafficFault):
-    """Answer a share of requests with an HTTP error instead of the replica."""
-
-    kind: Literal["error"]
-    status: int = Field(default=503, ge=400, le=599)
-    probability: Probability = 1.0
-    body: str = Field(default="fault injected by bgctl\n", max_length=4096)
-
-
-class ResetFault(_TrafficFault):
-    """Reset the connection of a share of requests."""
-
-    kind: Literal["reset"]
-    probability: Probability = 1.0
-
-
-class BlackholeFault(_TrafficFault):
-    """Swallow a share of requests: read them, never answer."""
-
-    kind: Literal["blackhole"]
-    probability: Probability = 1.0
-
-
-class BandwidthFault(_TrafficFault):
-    """Limit each connection to ``rate`` bytes per second, both ways."""
-
-    kind: Literal["bandwidth"]
-    rate: int = Field(ge=64, le=1_000_000_000, description="bytes per second")
-
-
-Fault = Annotated[
-    KillFault
-    | StopFault
-    | PauseFault
-    | RestartFault
-    | LatencyFault
-    | ErrorFault
-    | ResetFault
-    | BlackholeFault
-    | BandwidthFault,
-    Field(discriminator="kind"),
-]
-TrafficFault = LatencyFault | ErrorFault | ResetFault | BlackholeFault | BandwidthFault
-ContainerFault = KillFault | StopFault | PauseFault | RestartFault
+from chaos.fault_spec import MAX_FAULT_DURATION, ColorChoice, Fault, Probability
+from chaos.units import Duration, StrictModel, check_name, check_path
+from proxy.routes import Endpoint
 
 
 class HttpProbe(StrictModel):
@@ -318,12 +151,7 @@ class Experiment(StrictModel):
     rollbacks: list[Rollback] = Field(default_factory=list, max_length=50)
     guards: Guards = Guards()
 
-    @field_validator("service")
-    @classmethod
-    def _service_name(cls, value: str) -> str:
-        if not NAME_PATTERN.fullmatch(value):
-            raise ValueError(f"must be a service name such as web, got {value!r}")
-        return value
+    _service_check = field_validator("service")(check_name)
 
     def faults(self) -> list[Fault]:
         """Every fault of the method, in order."""
@@ -375,10 +203,35 @@ def read_document(path: Path, what: str) -> Any:
 def invalid(exc: ValidationError) -> ExperimentInvalid:
     """The first validation error as a sentence naming the field and value."""
     first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "experiment"
+    where = ".".join(str(part) for part in field_path(first["loc"])) or "experiment"
     value = first.get("input")
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if "got " not in message:
+        message += f", got {value!r}"
     return ExperimentInvalid(
-        f"{where}: {first['msg']}, got {value!r}"[:1000],
+        f"{where}: {message}"[:1000],
         field=where,
         value=value if isinstance(value, str | int | float | bool) else None,
     )
+
+
+UNION_LISTS = frozenset({"method", "probes", "rollbacks"})  # items chosen by a tag
+UNION_FIELDS = frozenset({"fault", "when"})  # values chosen by a tag
+
+
+def field_path(loc: tuple[int | str, ...]) -> list[int | str]:
+    """An error's location without the tags pydantic adds for tagged unions.
+
+    ``method.0.fault.fault.kill.color`` reads ``method.0.fault.color``: the
+    tag after a list item or a union field names the model tried, not a field.
+    """
+    path: list[int | str] = []
+    expect_tag = False
+    for part in loc:
+        if expect_tag and isinstance(part, str):
+            expect_tag = False
+            continue
+        is_item = isinstance(part, int) and bool(path) and path[-1] in UNION_LISTS
+        expect_tag = is_item or part in UNION_FIELDS
+        path.append(part)
+    return path

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaos.errors import TargetRefused
-from chaos.experiment import Experiment, Fault, FaultActivity, Pick
+from chaos.experiment import Experiment, FaultActivity
+from chaos.fault_spec import Fault, Pick
 from chaos.ports import Engine, ReplicaRef, ServiceFacts, Services
 from proxy.routes import Color
 

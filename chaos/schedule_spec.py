@@ -15,8 +15,8 @@ from pydantic import (
     model_validator,
 )
 
-from chaos.experiment import NAME_PATTERN, Experiment, as_json, invalid, read_document
-from chaos.units import Duration, StrictModel
+from chaos.experiment import Experiment, as_json, invalid, read_document
+from chaos.units import Duration, StrictModel, check_name
 
 HOURS_PATTERN = re.compile(
     r"^([01]\d|2[0-3]):([0-5]\d)-(([01]\d|2[0-3]):([0-5]\d)|24:00)$"
@@ -109,15 +109,7 @@ class ScheduleSpec(StrictModel):
     )
     paused: bool = False
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not NAME_PATTERN.fullmatch(value):
-            raise ValueError(
-                "must be 2-40 characters of a-z, 0-9 and '-', starting with a "
-                f"letter, got {value!r}"
-            )
-        return value
+    _name_check = field_validator("name")(check_name)
 
 
 def parse_schedule(data: Any) -> ScheduleSpec:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 PATH_PATTERN = re.compile(r"/[A-Za-z0-9._~%/?=&:@+,-]*")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 
 
 def parse_duration(value: Any) -> float:
@@ -43,6 +44,16 @@ def check_path(value: str) -> str:
         raise ValueError(
             "must be a URL path of letters, digits and ._~%/?=&:@+,- only, "
             f"got {value!r}"
+        )
+    return value
+
+
+def check_name(value: str) -> str:
+    """A name of a service or schedule: 2-40 of a-z, 0-9 and "-"."""
+    if not NAME_PATTERN.fullmatch(value):
+        raise ValueError(
+            "must be 2-40 characters of a-z, 0-9 and '-', starting with a "
+            f"letter, got {value!r}"
         )
     return value
 

@@ -18,10 +18,9 @@ from pydantic import (
 )
 
 from chaos.ports import ChaosPolicy
-from chaos.units import Duration, StrictModel, check_path
+from chaos.units import Duration, StrictModel, check_name, check_path
 from proxy.routes import Endpoint
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 REPOSITORY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]$")
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -192,15 +191,7 @@ class ServiceSpec(StrictModel):
             )
         return self
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not NAME_PATTERN.fullmatch(value):
-            raise ValueError(
-                "must be 2-40 characters of a-z, 0-9 and '-', starting with a "
-                f"letter, got {value!r}"
-            )
-        return value
+    _name_check = field_validator("name")(check_name)
 
     @field_validator("image")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from chaos.experiment import Fault
+from chaos.fault_spec import Fault
 from chaos.ledger import FaultRecord, Ledger
 from chaos.ports import ReplicaRef, ServiceFacts
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from chaos.errors import FaultFailed
-from chaos.experiment import Fault, KillFault, PauseFault, RestartFault, StopFault
+from chaos.fault_spec import Fault, KillFault, PauseFault, RestartFault, StopFault
 from chaos.ledger import FaultRecord, Ledger
 from chaos.ports import Engine, ReplicaRef, ServiceFacts
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.errors import FaultFailed
-from chaos.experiment import (
+from chaos.fault_spec import (
     BandwidthFault,
     BlackholeFault,
     ErrorFault,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
+from chaos.units import NAME_PATTERN
 from controller.api.audit import note_release
 from controller.api.auth import Admin, Deployer, Viewer
 from controller.api.context import Context, context
@@ -30,7 +31,7 @@ from controller.errors import Conflict, InvalidInput, NotFound, OperationFailed
 from controller.probes import local_host
 from controller.routing import preview_color
 from controller.runtime.base import Replica
-from controller.spec import NAME_PATTERN, ServiceSpec
+from controller.spec import ServiceSpec
 from controller.store import ServiceRecord
 from proxy.routes import Color
 

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from chaos.errors import FaultFailed
-from chaos.experiment import Fault
+from chaos.fault_spec import Fault
 from chaos.faultproxy.config import read_ready
 from chaos.faultproxy.launch import find_proxies
 from chaos.faults.traffic import TrafficFaults

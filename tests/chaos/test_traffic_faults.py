@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from chaos.errors import FaultFailed
-from chaos.experiment import (
+from chaos.fault_spec import (
     BlackholeFault,
     ColorChoice,
     ErrorFault,

@@ -136,7 +136,7 @@ def test_bad_requests_get_the_usual_error_json(stage: tuple[Controller, str]) ->
     unknown = controller.api("GET", f"{RUNS}/run-0000000000", role="sre")
 
     assert invalid.status_code == 422
-    assert invalid.json()["error"]["field"] == "experiment.method.0.fault.fault"
+    assert invalid.json()["error"]["field"] == "experiment.method.0.fault"
     assert "'melt'" in invalid.json()["error"]["message"]
     assert viewer.status_code == 403
     assert viewer.json()["error"]["required_role"] == "sre"
