@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ class FaultState(enum.StrEnum):
     PENDING = "pending"  # written, being applied; may be partly in place
     APPLIED = "applied"  # in place until its deadline
     UNDONE = "undone"  # taken back
-    FAILED = "failed"  # undoing it failed; the error says what is left
+    FAILED = "failed"  # given up on; the error says what may be left
 
     @property
     def is_open(self) -> bool:
@@ -127,6 +128,14 @@ class Ledger:
         """The fault is undone, or undoing it failed with ``error``."""
         state = FaultState.UNDONE if error is None else FaultState.FAILED
         self._set(fault_id, state, "closed_at", error)
+
+    def retry_later(self, fault_id: int, error: str, seconds: float) -> None:
+        """Keep a fault open after a failed undo, due again in ``seconds``."""
+        with self._db.tx() as db:
+            db.execute(
+                "UPDATE chaos_faults SET error = ?, deadline = ? WHERE id = ?",
+                (error, time.time() + seconds, fault_id),
+            )
 
     def open_faults(self, run_id: str | None = None) -> list[FaultRecord]:
         """Faults that may still be in place, oldest first."""

@@ -28,16 +28,16 @@ from chaos.experiment import (
     FaultActivity,
     PauseActivity,
     Rollback,
-    StartReplicas,
-    UndoFaults,
 )
 from chaos.faults.base import Mechanism
 from chaos.faults.container import undo_action
 from chaos.journal import ActivityRecord, Journal, RunStatus, Stage
-from chaos.ledger import FaultRecord, Ledger
+from chaos.ledger import FaultRecord
 from chaos.plan import Step
-from chaos.ports import Engine, ReplicaRef, ServiceFacts, Services
+from chaos.ports import Engine, ReplicaRef, ServiceFacts
 from chaos.probes import Prober, ProbeResult
+from chaos.rollbacks import roll_back
+from chaos.undo import Undoer
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +64,17 @@ class Runner:
     def __init__(
         self,
         journal: Journal,
-        ledger: Ledger,
+        undoer: Undoer,
         mechanisms: Mapping[str, Mechanism],
         prober: Prober,
         engine: Engine,
-        services: Services,
     ) -> None:
         self.journal = journal
-        self.ledger = ledger
+        self.ledger = undoer.ledger
+        self._undoer = undoer
         self._mechanisms = mechanisms
         self._prober = prober
         self._engine = engine
-        self._services = services
-        self._undoing: dict[int, asyncio.Lock] = {}
 
     async def execute(self, ctl: RunControl) -> None:
         """Run the experiment to its verdict; see the module docstring."""
@@ -92,7 +90,7 @@ class Runner:
 
             # 3. The steady state once the faults are over.
             if held and not ctl.abort.is_set() and ctl.failure is None:
-                await self._undo_all(ctl)
+                await self._undoer.undo_all(ctl.run_id)
                 if not await self._hypothesis(ctl, Stage.AFTER):
                     ctl.deviation = ctl.deviation or "hypothesis did not hold after"
             elif not held:
@@ -101,25 +99,6 @@ class Runner:
         finally:
             # 4. Always: undo what is open, run the rollbacks, store the verdict.
             await asyncio.shield(self._wind_up(ctl))
-
-    async def undo(self, fault_id: int) -> None:
-        """Take one fault back once, whoever asks first (runner or reaper)."""
-        lock = self._undoing.setdefault(fault_id, asyncio.Lock())
-        async with lock:
-            record = self.ledger.get(fault_id)
-            if not record.state.is_open:
-                return
-            try:
-                await self._mechanisms[record.kind].undo(record)
-            except Exception as exc:
-                log.error("fault %s could not be undone: %s", fault_id, exc)
-                self.ledger.close(fault_id, f"undo failed: {exc}")
-                raise FaultFailed(
-                    f"fault {fault_id} could not be undone: {exc}"
-                ) from exc
-            self.ledger.close(fault_id)
-            self._note(record, f"chaos: {record.kind} fault on {record.color} undone")
-            log.info("fault %s (%s) undone", fault_id, record.kind)
 
     async def _watched_method(self, ctl: RunControl) -> None:
         method = asyncio.create_task(self._method(ctl))
@@ -179,7 +158,7 @@ class Runner:
             log.warning("chaos run %s: fault %s failed: %s", ctl.run_id, name, exc)
             return None
         self.ledger.mark_applied(record.id)
-        self._note(record, f"chaos: {fault.kind} fault on {step.color} applied")
+        self._undoer.note(record, f"chaos: {fault.kind} fault on {step.color} applied")
         output = {"fault": record.id, **step.to_dict()}
         self._line(ctl, Stage.METHOD, name, "fault", started, output=output)
         return record
@@ -199,7 +178,7 @@ class Runner:
         await asyncio.sleep(seconds)
         started = utc_now()
         try:
-            await self.undo(record.id)
+            await self._undoer.undo(record.id)
         except FaultFailed as exc:
             ctl.failure = ctl.failure or str(exc)
             self._line(
@@ -255,19 +234,12 @@ class Runner:
             ctl, stage, pause.name, "pause", started, output={"seconds": pause.duration}
         )
 
-    async def _undo_all(self, ctl: RunControl) -> list[str]:
-        errors = []
-        for record in self.ledger.open_faults(ctl.run_id):
-            try:
-                await self.undo(record.id)
-            except FaultFailed as exc:
-                errors.append(str(exc))
-        return errors
-
     async def _wind_up(self, ctl: RunControl) -> None:
         # 1. Faults first: an abort must free the routes at once.
         started = utc_now()
-        errors = await self._undo_all(ctl)
+        errors = await self._undoer.undo_all(ctl.run_id)
+        if errors and ctl.failure is None:
+            ctl.failure = "faults left in place: " + "; ".join(errors)
         self._line(
             ctl,
             Stage.ROLLBACKS,
@@ -292,11 +264,9 @@ class Runner:
             return
         started = utc_now()
         try:
-            if isinstance(rollback, UndoFaults):
-                errors = await self._undo_all(ctl)
-                output: Any = {"errors": errors}
-            else:
-                output = await self._start_replicas(ctl, rollback)
+            output = await roll_back(
+                rollback, ctl.run_id, ctl.facts, self._engine, self._undoer
+            )
         except Exception as exc:
             self._line(
                 ctl,
@@ -310,21 +280,6 @@ class Runner:
         self._line(
             ctl, Stage.ROLLBACKS, rollback.name, rollback.type, started, output=output
         )
-
-    async def _start_replicas(
-        self, ctl: RunControl, rollback: StartReplicas
-    ) -> dict[str, Any]:
-        color = rollback.color.resolve(ctl.facts.live)
-        started = []
-        for replica in await self._engine.replicas(ctl.facts.name, color):
-            if replica.state == "paused":
-                await self._engine.unpause(replica.container_id)
-            elif replica.state != "running":
-                await self._engine.start(replica.container_id)
-            else:
-                continue
-            started.append(replica.name)
-        return {"color": color.value, "started": started}
 
     def _probe_line(
         self,
@@ -362,12 +317,6 @@ class Runner:
             stage, name, kind, status, started, utc_now(), output, error
         )
         self.journal.add(ctl.run_id, record)
-
-    def _note(self, record: FaultRecord, text: str) -> None:
-        try:
-            self._services.note(record.service, f"{text} (run {record.run_id})")
-        except Exception as exc:
-            log.warning("could not note the fault on the release timeline: %s", exc)
 
 
 def verdict(ctl: RunControl) -> tuple[RunStatus, str]:

@@ -28,6 +28,7 @@ from chaos.ports import Engine, Routes, Services
 from chaos.probes import Prober
 from chaos.runner import RunControl, Runner
 from chaos.scheduler import Scheduler
+from chaos.undo import Undoer
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +55,14 @@ class ChaosService:
         self._client = httpx.AsyncClient()
         self.ledger = Ledger(database)
         self.journal = Journal(database)
+        found = mechanisms(engine, routes, fault_host, log_dir)
+        self._undoer = Undoer(self.ledger, found, services)
         self._runner = Runner(
             self.journal,
-            self.ledger,
-            mechanisms(engine, routes, fault_host, log_dir),
+            self._undoer,
+            found,
             Prober(routes, engine, self._client),
             engine,
-            services,
         )
         self._runs: dict[str, RunControl] = {}
         self.schedules = Scheduler(
@@ -72,7 +74,7 @@ class ChaosService:
         open_faults = self.ledger.open_faults()
         for record in open_faults:
             try:
-                await self._runner.undo(record.id)
+                await self._undoer.undo(record.id)
             except FaultFailed as exc:
                 log.error("start-up could not undo fault %s: %s", record.id, exc)
         for run in self.journal.running():
@@ -161,7 +163,7 @@ class ChaosService:
         for record in self.ledger.due(time.time()):
             log.warning("fault %s outlived its deadline; undoing it", record.id)
             try:
-                await self._runner.undo(record.id)
+                await self._undoer.undo(record.id)
             except FaultFailed as exc:
                 log.error("the reaper could not undo fault %s: %s", record.id, exc)
         await self.schedules.tick()
@@ -177,7 +179,7 @@ class ChaosService:
             await asyncio.wait(tasks, timeout=ABORT_PATIENCE)
         for record in self.ledger.open_faults():
             try:
-                await self._runner.undo(record.id)
+                await self._undoer.undo(record.id)
             except FaultFailed as exc:
                 log.error("shutdown could not undo fault %s: %s", record.id, exc)
         await self._client.aclose()

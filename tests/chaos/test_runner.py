@@ -16,6 +16,7 @@ from chaos.ledger import Ledger
 from chaos.plan import make_plan
 from chaos.probes import Prober
 from chaos.runner import RunControl, Runner
+from chaos.undo import Undoer
 from proxy.routes import Color
 from tests.chaos.fakes import FakeEngine, FakeRoutes, FakeServices
 
@@ -52,13 +53,13 @@ class Bench:
         self.journal = Journal(tmp_path / "state.db")
         self.client = httpx.AsyncClient()
         mechanism = ContainerFaults(self.engine)
+        found = dict.fromkeys(KINDS, mechanism)
         self.runner = Runner(
             self.journal,
-            self.ledger,
-            dict.fromkeys(KINDS, mechanism),
+            Undoer(self.ledger, found, self.services),
+            found,
             Prober(FakeRoutes(), self.engine, self.client),
             self.engine,
-            self.services,
         )
 
     async def start(self, exp: Experiment, run_id: str = "run-1") -> RunControl:

@@ -1,0 +1,71 @@
+"""Taking faults back: once each, whoever asks first, and again until it works.
+
+The runner undoes a fault when its duration ends, the reaper when its
+deadline passes, start-up when a controller died with it in place. A fault
+whose undo fails stays open in the ledger with the error, and its deadline
+moves on, so the reaper tries again instead of forgetting it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from chaos.errors import FaultFailed
+from chaos.faults.base import Mechanism
+from chaos.ledger import FaultRecord, Ledger
+from chaos.ports import Services
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = 10.0  # seconds before the reaper tries a failed undo again
+
+
+class Undoer:
+    """Undoes faults through their mechanisms and closes them in the ledger."""
+
+    def __init__(
+        self, ledger: Ledger, mechanisms: Mapping[str, Mechanism], services: Services
+    ) -> None:
+        self.ledger = ledger
+        self._mechanisms = mechanisms
+        self._services = services
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def undo(self, fault_id: int) -> None:
+        """Take one fault back; FaultFailed (and the fault stays open) on failure."""
+        lock = self._locks.setdefault(fault_id, asyncio.Lock())
+        async with lock:
+            record = self.ledger.get(fault_id)
+            if not record.state.is_open:
+                return
+            try:
+                await self._mechanisms[record.kind].undo(record)
+            except Exception as exc:
+                log.error("fault %s could not be undone: %s", fault_id, exc)
+                self.ledger.retry_later(fault_id, f"undo failed: {exc}", RETRY_AFTER)
+                raise FaultFailed(
+                    f"fault {fault_id} could not be undone: {exc}"
+                ) from exc
+            self.ledger.close(fault_id)
+        self._locks.pop(fault_id, None)
+        self.note(record, f"chaos: {record.kind} fault on {record.color} undone")
+        log.info("fault %s (%s) undone", fault_id, record.kind)
+
+    async def undo_all(self, run_id: str | None = None) -> list[str]:
+        """Undo every open fault (of one run); the errors of those that failed."""
+        errors = []
+        for record in self.ledger.open_faults(run_id):
+            try:
+                await self.undo(record.id)
+            except FaultFailed as exc:
+                errors.append(str(exc))
+        return errors
+
+    def note(self, record: FaultRecord, text: str) -> None:
+        """Say on the release timeline that a fault came or went."""
+        try:
+            self._services.note(record.service, f"{text} (run {record.run_id})")
+        except Exception as exc:
+            log.warning("could not note the fault on the release timeline: %s", exc)
