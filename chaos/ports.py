@@ -7,7 +7,7 @@ that ``Engine.replicas`` returned: chaos never acts on anything else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -86,12 +86,16 @@ class Routes(Protocol):
     async def splice(
         self, service: str, color: Color, detours: Mapping[Address, Address]
     ) -> None:
-        """Send traffic for each replica address to its detour address instead."""
+        """Send traffic for each replica address to its detour address instead.
+
+        Refused (FaultFailed) when a replica is detoured already: traffic
+        faults on one replica do not stack.
+        """
 
     async def unsplice(
-        self, service: str, color: Color, replicas: Sequence[Address]
+        self, service: str, color: Color, detours: Mapping[Address, Address]
     ) -> None:
-        """Send traffic for these replica addresses straight to them again."""
+        """Take these detours back; one another fault set since stays."""
 
     def url(self, service: str, endpoint: Endpoint) -> str:
         """The base URL of one of the service's frontends, e.g. live."""

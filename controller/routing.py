@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from controller.errors import Conflict, OperationFailed
 from controller.store import ServiceRecord, Store
@@ -128,18 +128,25 @@ class Router:
                     color=color.value,
                 )
             before = self.detours(service, color)
+            taken = sorted(str(a) for a, d in detours.items() if before.get(a, d) != d)
+            if taken:
+                raise Conflict(
+                    f"{service} {color}: {', '.join(taken)} already carries a "
+                    "traffic fault; traffic faults on one replica do not stack",
+                    service=service,
+                    color=color.value,
+                )
             self._detours[(service, color)] = {**before, **detours}
             await self._push_or_restore(service, color, before)
         log.info("%s %s: %d replicas detoured", service, color, len(detours))
 
     async def undetour(
-        self, service: str, color: Color, replicas: Iterable[Address]
+        self, service: str, color: Color, detours: Mapping[Address, Address]
     ) -> None:
-        """Reach these replicas of a colour directly again; safe to repeat."""
+        """Take these detours back, and only these; safe to repeat."""
         async with self._lock:
-            gone = set(replicas)
             before = self.detours(service, color)
-            left = {a: d for a, d in before.items() if a not in gone}
+            left = {a: d for a, d in before.items() if detours.get(a) != d}
             self._detours[(service, color)] = left
             await self._push_or_restore(service, color, before)
             if not left:

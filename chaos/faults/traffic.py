@@ -219,13 +219,18 @@ def detours_to_json(detours: dict[Address, Address]) -> list[dict[str, list[Any]
     ]
 
 
-def read_undo(record: FaultRecord) -> tuple[str | None, int | None, list[Address]]:
-    """The marker, pid and detoured replica addresses a record holds."""
+def read_undo(
+    record: FaultRecord,
+) -> tuple[str | None, int | None, dict[Address, Address]]:
+    """The marker, pid and detours (replica to proxy address) a record holds."""
     undo = record.undo
     try:
         marker = undo.get("marker")
         pid = undo.get("pid")
-        replicas = [_address(d["replica"]) for d in undo.get("detours", [])]
+        detours = {
+            _address(d["replica"]): _address(d["detour"])
+            for d in undo.get("detours", [])
+        }
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise FaultFailed(
             f"fault {record.id}: cannot read its undo record, got {undo!r:.300}",
@@ -236,7 +241,7 @@ def read_undo(record: FaultRecord) -> tuple[str | None, int | None, list[Address
             f"fault {record.id}: expected a marker and a pid, got {undo!r:.300}",
             fault_id=record.id,
         )
-    return marker, pid, replicas
+    return marker, pid, detours
 
 
 def _address(pair: list[Any]) -> Address:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from chaos.errors import FaultFailed, TargetRefused
 from controller.errors import BgctlError
@@ -33,11 +33,11 @@ class ChaosRoutes:
             ) from exc
 
     async def unsplice(
-        self, service: str, color: Color, replicas: Sequence[Address]
+        self, service: str, color: Color, detours: Mapping[Address, Address]
     ) -> None:
-        """Send traffic for these replica addresses straight to them again."""
+        """Take these detours back; one another fault set since stays."""
         try:
-            await self._router.undetour(service, color, replicas)
+            await self._router.undetour(service, color, detours)
         except BgctlError as exc:
             raise FaultFailed(
                 f"removing the detours of {service} {color} failed: {exc.message}",

@@ -191,11 +191,12 @@ class StackRoutes:
         await asyncio.to_thread(self._apply)
 
     async def unsplice(
-        self, service: str, color: Color, replicas: Sequence[Address]
+        self, service: str, color: Color, detours: Mapping[Address, Address]
     ) -> None:
         """Reach the replicas directly again."""
-        for replica in replicas:
-            self.detours.pop(replica, None)
+        for replica, detour in detours.items():
+            if self.detours.get(replica) == detour:
+                del self.detours[replica]
         await asyncio.to_thread(self._apply)
 
     def url(self, service: str, endpoint: Endpoint) -> str:

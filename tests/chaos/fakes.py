@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from chaos.ports import ChaosPolicy, ReplicaRef, ServiceFacts
@@ -77,10 +77,11 @@ class FakeRoutes:
         self.detours.update(detours)
 
     async def unsplice(
-        self, service: str, color: Color, replicas: Sequence[Address]
+        self, service: str, color: Color, detours: Mapping[Address, Address]
     ) -> None:
-        for address in replicas:
-            self.detours.pop(address, None)
+        for address, detour in detours.items():
+            if self.detours.get(address) == detour:
+                del self.detours[address]
 
     def url(self, service: str, endpoint: Endpoint) -> str:
         return "http://127.0.0.1:9"

@@ -103,6 +103,6 @@ def test_splice_failures_reach_chaos_as_fault_failed(store: Store) -> None:
     asyncio.run(routes.splice("web", Color.BLUE, {REPLICA: DETOUR}))
     driver.refuse = True
     with pytest.raises(FaultFailed, match="removing the detours of web blue"):
-        asyncio.run(routes.unsplice("web", Color.BLUE, [REPLICA]))
+        asyncio.run(routes.unsplice("web", Color.BLUE, {REPLICA: DETOUR}))
 
     assert router.detours("web", Color.BLUE) == {REPLICA: DETOUR}

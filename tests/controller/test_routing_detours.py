@@ -105,8 +105,8 @@ def test_undetour_sends_traffic_straight_again_and_may_repeat(
 ) -> None:
     asyncio.run(router.detour("web", Color.BLUE, {BLUE[0]: FAULT}))
 
-    asyncio.run(router.undetour("web", Color.BLUE, [BLUE[0]]))
-    asyncio.run(router.undetour("web", Color.BLUE, [BLUE[0]]))
+    asyncio.run(router.undetour("web", Color.BLUE, {BLUE[0]: FAULT}))
+    asyncio.run(router.undetour("web", Color.BLUE, {BLUE[0]: FAULT}))
 
     assert driver.servers(Color.BLUE) == BLUE
     assert router.detours("web", Color.BLUE) == {}
@@ -185,10 +185,23 @@ def test_a_detour_moves_real_traffic_through_haproxy_without_a_reload(
             asyncio.run(router.detour("web", Color.BLUE, detour))
             assert httpx.get(live, timeout=5).text.strip() == "fault"
 
-            asyncio.run(router.undetour("web", Color.BLUE, list(detour)))
+            asyncio.run(router.undetour("web", Color.BLUE, detour))
             assert httpx.get(live, timeout=5).text.strip() == "blue-a"
             assert proxy.worker_pid() == worker
         finally:
             proxy.stop()
             for pid in haproxy_processes(state_dir):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_second_detour_of_one_replica_is_refused_and_undo_is_per_detour(
+    router: Router, driver: RecordingDriver
+) -> None:
+    other = Address("127.0.0.1", FAULT.port + 1)
+    asyncio.run(router.detour("web", Color.BLUE, {BLUE[0]: FAULT}))
+
+    with pytest.raises(Conflict, match="do not stack"):
+        asyncio.run(router.detour("web", Color.BLUE, {BLUE[0]: other}))
+    asyncio.run(router.undetour("web", Color.BLUE, {BLUE[0]: other}))
+
+    assert router.detours("web", Color.BLUE) == {BLUE[0]: FAULT}
