@@ -165,14 +165,21 @@ def parse_experiment(data: Any) -> Experiment:
     read from text, while a number is never read from a string.
     """
     try:
-        return Experiment.model_validate_json(as_json(data))
+        return Experiment.model_validate_json(as_json(data, "experiment"))
     except ValidationError as exc:
         raise invalid(exc) from exc
 
 
-def as_json(data: Any) -> str:
+def as_json(data: Any, what: str) -> str:
     """A document read from YAML or JSON as JSON text; dates become text."""
-    return json.dumps(data, default=str)
+    try:
+        return json.dumps(data, default=str)
+    except (ValueError, RecursionError) as exc:
+        # Circular YAML aliases, or nesting deeper than any document needs.
+        raise ExperimentInvalid(
+            f"{what}: cannot be read as a JSON document: {exc}"[:300],
+            field=what,
+        ) from None
 
 
 def load_experiment(path: Path) -> Experiment:
@@ -184,20 +191,21 @@ def read_document(path: Path, what: str) -> Any:
     """The data of a YAML or JSON file; ExperimentInvalid naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "it is not UTF-8 text"
         raise ExperimentInvalid(
-            f"cannot read {what} file {str(path)!r}: {exc.strerror}",
+            f"cannot read {what} file {str(path)!r}: {reason}",
             field="file",
             value=str(path),
         ) from exc
     try:
         return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
+    except (ValueError, RecursionError, yaml.YAMLError) as exc:
         raise ExperimentInvalid(
-            f"{what} file {str(path)!r} is not valid YAML or JSON: {exc}",
+            f"{what} file {str(path)!r} is not valid YAML or JSON{position(exc)}",
             field="file",
             value=str(path),
-        ) from exc
+        ) from None
 
 
 def invalid(exc: ValidationError) -> ExperimentInvalid:
@@ -207,12 +215,28 @@ def invalid(exc: ValidationError) -> ExperimentInvalid:
     value = first.get("input")
     message = str(first["msg"]).removeprefix("Value error, ")
     if "got " not in message:
-        message += f", got {value!r}"
+        message += f", got {shown(value)}"
     return ExperimentInvalid(
         f"{where}: {message}"[:1000],
         field=where,
         value=value if isinstance(value, str | int | float | bool) else None,
     )
+
+
+def position(exc: BaseException) -> str:
+    """Where a YAML or JSON parser stopped, without quoting the text there."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return f" (line {mark.line + 1}, column {mark.column + 1})"
+    if isinstance(exc, json.JSONDecodeError):
+        return f" (line {exc.lineno}, column {exc.colno})"
+    return ""
+
+
+def shown(value: Any) -> str:
+    """A bad value as an error message quotes it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 UNION_LISTS = frozenset({"method", "probes", "rollbacks"})  # items chosen by a tag

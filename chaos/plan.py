@@ -63,13 +63,16 @@ async def make_plan(
             fault = activity.fault
             color = _color(fault, facts, position)
             replicas = await engine.replicas(facts.name, color)
-            targets = choose(fault, replicas, facts, position)
+            targets = choose(fault, color, replicas, facts, position)
             steps.append(Step(position, fault.kind, color, tuple(targets)))
     _one_color(experiment, steps)
+    _no_moving_targets(steps)
     return facts, steps
 
 
-def admitted(experiment: Experiment, services: Services) -> ServiceFacts:
+def admitted(
+    experiment: Experiment, services: Services, *, ignore_releases: bool = False
+) -> ServiceFacts:
     """The service's facts, if its policy and state let the experiment run."""
     name = experiment.service
     facts = services.facts(name)
@@ -81,7 +84,11 @@ def admitted(experiment: Experiment, services: Services) -> ServiceFacts:
             "chaos.enabled: false",
             service=name,
         )
-    if facts.release_in_flight and not experiment.guards.allow_during_release:
+    if (
+        facts.release_in_flight
+        and not experiment.guards.allow_during_release
+        and not ignore_releases
+    ):
         raise TargetRefused(
             f'service "{name}" has release {facts.release_in_flight} in flight; '
             "wait for it, or set guards.allow_during_release",
@@ -91,22 +98,24 @@ def admitted(experiment: Experiment, services: Services) -> ServiceFacts:
 
 
 def choose(
-    fault: Fault, replicas: list[ReplicaRef], facts: ServiceFacts, position: int
+    fault: Fault,
+    color: Color,
+    replicas: list[ReplicaRef],
+    facts: ServiceFacts,
+    position: int,
 ) -> list[ReplicaRef]:
     """The replicas a fault hits, within the service's cap for container faults."""
     where = f"method[{position}]"
     candidates = [r for r in replicas if r.state in ("running", "paused")]
     if not candidates:
         raise TargetRefused(
-            f'{where}: service "{facts.name}" has no running replica on '
-            f"{fault.color.value}",
+            f'{where}: service "{facts.name}" has no running replica on {color}',
             service=facts.name,
         )
     wanted = _size(fault, len(candidates))
     if wanted > len(candidates):
         raise TargetRefused(
-            f"{where}: asks for {wanted} replicas of {fault.color.value}, "
-            f"it has {len(candidates)}",
+            f"{where}: asks for {wanted} replicas of {color}, it has {len(candidates)}",
             service=facts.name,
         )
     if not fault.is_traffic and wanted > facts.policy.max_replicas:
@@ -144,6 +153,23 @@ def _one_color(experiment: Experiment, steps: list[Step]) -> None:
             "guards.allow_both_colors to allow it",
             service=experiment.service,
         )
+
+
+def _no_moving_targets(steps: list[Step]) -> None:
+    """Refuse a traffic fault beside a kill, stop or restart of its colour.
+
+    A replica started again comes back on a new port, which the traffic
+    fault's detour cannot follow: it would silently stop applying.
+    """
+    moving = {s.color for s in steps if s.kind in ("kill", "stop", "restart")}
+    for step in steps:
+        if _is_traffic_kind(step.kind) and step.color in moving:
+            raise TargetRefused(
+                f"method[{step.activity}]: a {step.kind} fault on {step.color.value} "
+                f"cannot share a run with a kill, stop or restart of "
+                f"{step.color.value}: a replica started again moves to a new port "
+                "and the traffic fault would stop applying; put them in two runs"
+            )
 
 
 def plan_dicts(steps: list[Step]) -> list[dict[str, Any]]:

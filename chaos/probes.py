@@ -111,13 +111,18 @@ class Prober:
         count = max(1, math.floor(probe.rate * probe.window))
         gap = 1.0 / probe.rate
         started = time.monotonic()
-        tasks = []
-        for number in range(count):
-            delay = started + number * gap - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(self._send(url, probe.timeout)))
-        return list(await asyncio.gather(*tasks))
+        tasks: list[asyncio.Task[Sample]] = []
+        try:
+            for number in range(count):
+                delay = started + number * gap - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(self._send(url, probe.timeout)))
+            return list(await asyncio.gather(*tasks))
+        finally:
+            # An aborted run stops its probes' traffic at once.
+            for task in tasks:
+                task.cancel()
 
     async def _send(self, url: str, timeout: float) -> Sample:
         began = time.perf_counter()

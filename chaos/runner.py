@@ -77,39 +77,45 @@ class Runner:
         self._engine = engine
 
     async def execute(self, ctl: RunControl) -> None:
-        """Run the experiment to its verdict; see the module docstring."""
-        experiment = ctl.experiment
-        log.info("chaos run %s started: %s", ctl.run_id, experiment.title)
+        """Run the experiment to its verdict; an abort cuts in at any step."""
+        log.info("chaos run %s started: %s", ctl.run_id, ctl.experiment.title)
+        steps = asyncio.create_task(self._steps(ctl))
+        stopper = asyncio.create_task(ctl.abort.wait())
         try:
-            # 1. Steady state first; a broken one means no chaos at all.
-            held = await self._hypothesis(ctl, Stage.BEFORE)
-
-            # 2. The method, watched by the hypothesis.
-            if held:
-                await self._watched_method(ctl)
-
-            # 3. The steady state once the faults are over.
-            if held and not ctl.abort.is_set() and ctl.failure is None:
-                await self._undoer.undo_all(ctl.run_id)
-                if not await self._hypothesis(ctl, Stage.AFTER):
-                    ctl.deviation = ctl.deviation or "hypothesis did not hold after"
-            elif not held:
-                ctl.failure = "steady state did not hold before the method; "
-                ctl.failure += "no fault was applied"
+            await asyncio.wait({steps, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            # 4. Always: undo what is open, run the rollbacks, store the verdict.
+            for task in (steps, stopper):
+                task.cancel()
+            await asyncio.gather(steps, stopper, return_exceptions=True)
+            # Always: undo what is open, run the rollbacks, store the verdict.
             await asyncio.shield(self._wind_up(ctl))
+
+    async def _steps(self, ctl: RunControl) -> None:
+        # 1. Steady state first; a broken one means no chaos at all.
+        if not await self._hypothesis(ctl, Stage.BEFORE):
+            ctl.failure = "steady state did not hold before the method; "
+            ctl.failure += "no fault was applied"
+            return
+
+        # 2. The method, watched by the hypothesis.
+        await self._watched_method(ctl)
+        if ctl.failure is not None:
+            return
+
+        # 3. The steady state once the faults are over.
+        await self._undoer.undo_all(ctl.run_id)
+        if not await self._hypothesis(ctl, Stage.AFTER):
+            ctl.deviation = ctl.deviation or "hypothesis did not hold after"
 
     async def _watched_method(self, ctl: RunControl) -> None:
         method = asyncio.create_task(self._method(ctl))
-        stopper = asyncio.create_task(ctl.abort.wait())
         watcher = asyncio.create_task(self._watch(ctl, method))
         try:
-            await asyncio.wait({method, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({method})
         finally:
-            for task in (method, stopper, watcher):
+            for task in (method, watcher):
                 task.cancel()
-            await asyncio.gather(method, stopper, watcher, return_exceptions=True)
+            await asyncio.gather(method, watcher, return_exceptions=True)
 
     async def _method(self, ctl: RunControl) -> None:
         background: list[asyncio.Task[None]] = []

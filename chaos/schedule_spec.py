@@ -115,7 +115,7 @@ class ScheduleSpec(StrictModel):
 def parse_schedule(data: Any) -> ScheduleSpec:
     """Validate a schedule read from a file or a request body, as JSON."""
     try:
-        return ScheduleSpec.model_validate_json(as_json(data))
+        return ScheduleSpec.model_validate_json(as_json(data, "schedule"))
     except ValidationError as exc:
         raise invalid(exc) from exc
 

@@ -23,11 +23,12 @@ from chaos.faults.container import ContainerFaults
 from chaos.faults.traffic import TrafficFaults
 from chaos.journal import Journal, RunRecord, RunStatus
 from chaos.ledger import Ledger
-from chaos.plan import make_plan, plan_dicts
+from chaos.plan import admitted, make_plan, plan_dicts
 from chaos.ports import Engine, Routes, Services
 from chaos.probes import Prober
 from chaos.runner import RunControl, Runner
-from chaos.scheduler import Scheduler
+from chaos.schedule_spec import ScheduleSpec
+from chaos.scheduler import Scheduler, ScheduleRecord
 from chaos.undo import Undoer
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ class ChaosService:
         Raises TargetRefused (with the reason) before anything happens. A dry
         run stores the resolved plan with status completed and touches nothing.
         """
+        if not dry_run:
+            self._require_idle(experiment.service)
         facts, steps = await make_plan(experiment, self._services, self._engine)
         run_id = new_run_id()
         document = experiment.model_dump(mode="json")
@@ -117,6 +120,11 @@ class ChaosService:
         self._runs[run_id] = ctl
         log.info("chaos run %s of %r accepted from %s", run_id, experiment.title, actor)
         return self.journal.get(run_id)
+
+    def create_schedule(self, spec: ScheduleSpec, actor: str) -> ScheduleRecord:
+        """Create a schedule whose service exists and opted in; TargetRefused if not."""
+        admitted(spec.experiment, self._services, ignore_releases=True)
+        return self.schedules.create(spec, actor)
 
     async def abort(self, run_id: str, actor: str) -> RunRecord:
         """Stop a run now: undo its faults, run its rollbacks, mark it aborted.
@@ -185,6 +193,19 @@ class ChaosService:
         await self._client.aclose()
         for part in (self.ledger, self.journal):
             part.shutdown()
+
+    def _require_idle(self, service: str) -> None:
+        """One run per service at a time, so faults never stack across runs."""
+        for ctl in self._runs.values():
+            if ctl.experiment.service == service and not (
+                ctl.task is None or ctl.task.done()
+            ):
+                raise RunConflict(
+                    f'run {ctl.run_id} is still running on service "{service}"; '
+                    "wait for it or abort it first",
+                    run=ctl.run_id,
+                    service=service,
+                )
 
     async def _execute(self, ctl: RunControl) -> None:
         try:

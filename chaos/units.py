@@ -23,6 +23,8 @@ def parse_duration(value: Any) -> float:
     """Seconds from a number or a string such as ``"500ms"``, ``"30s"``, ``"2m"``."""
     if isinstance(value, bool):
         raise ValueError(f"expected a duration such as 30s, got {value!r}")
+    if isinstance(value, int) and abs(value) > 10**12:
+        raise ValueError(f"expected a duration such as 30s, got {value!r:.40}")
     if isinstance(value, int | float):
         seconds = float(value)
         if not math.isfinite(seconds):

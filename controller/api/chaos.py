@@ -135,7 +135,7 @@ async def create_schedule(
     """Schedule an experiment: once, on an interval, by cron, or at random."""
     spec = parse_schedule(body)
     note_service(request, spec.experiment.service)
-    record = ctx.chaos.schedules.create(spec, who.name)
+    record = ctx.chaos.create_schedule(spec, who.name)
     response.headers["Location"] = schedule_path(record.id)
     return schedule_out(record, [])
 

@@ -27,6 +27,7 @@ class RunRequest(BaseModel):
     experiment: dict[str, Any] = Field(description=EXPERIMENT_DOC)
     dry_run: bool = Field(
         default=False,
+        strict=True,
         description="list the exact containers and routes, and touch nothing",
     )
 

@@ -222,3 +222,21 @@ async def _background_faults_run_beside_the_method(bench: Bench) -> None:
     assert actions == ["pause", "restart"]
     assert bench.ledger.open_faults() == []
     assert len(bench.ledger.of_run(run.id)) == 2
+
+
+def test_abort_cuts_a_long_probe_short(tmp_path: Path) -> None:
+    asyncio.run(_abort_cuts_a_long_probe_short(Bench(tmp_path)))
+
+
+async def _abort_cuts_a_long_probe_short(bench: Bench) -> None:
+    probe = {"type": "traffic", "window": "30s", "rate": 1, "timeout": "1s"}
+    ctl = await bench.start(experiment(hypothesis={"probes": [probe]}))
+    await asyncio.sleep(0.3)
+
+    ctl.abort.set()
+    assert ctl.task is not None
+    await asyncio.wait_for(ctl.task, 2.0)
+
+    run = bench.journal.get(ctl.run_id)
+    assert run.status is RunStatus.ABORTED
+    assert bench.engine.actions == []
