@@ -32,7 +32,7 @@ from chaos.experiment import (
 from chaos.faults.base import Mechanism
 from chaos.faults.container import undo_action
 from chaos.journal import ActivityRecord, Journal, RunStatus, Stage
-from chaos.ledger import FaultRecord
+from chaos.ledger import FaultRecord, FaultState
 from chaos.plan import Step
 from chaos.ports import Engine, ReplicaRef, ServiceFacts
 from chaos.probes import Prober, ProbeResult
@@ -53,9 +53,15 @@ class RunControl:
     facts: ServiceFacts
     steps: dict[int, Step]  # by position in the method
     abort: asyncio.Event = field(default_factory=asyncio.Event)
+    halt: asyncio.Event = field(default_factory=asyncio.Event)  # a failure cut in
     deviation: str | None = None  # the first broken check, once there is one
     failure: str | None = None  # the first activity that failed
     task: asyncio.Task[None] | None = None
+
+    def fail(self, reason: str) -> None:
+        """Stop the run as failed, from outside its own steps."""
+        self.failure = self.failure or reason
+        self.halt.set()
 
 
 class Runner:
@@ -80,13 +86,13 @@ class Runner:
         """Run the experiment to its verdict; an abort cuts in at any step."""
         log.info("chaos run %s started: %s", ctl.run_id, ctl.experiment.title)
         steps = asyncio.create_task(self._steps(ctl))
-        stopper = asyncio.create_task(ctl.abort.wait())
+        stoppers = [asyncio.create_task(e.wait()) for e in (ctl.abort, ctl.halt)]
         try:
-            await asyncio.wait({steps, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({steps, *stoppers}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (steps, stopper):
+            for task in (steps, *stoppers):
                 task.cancel()
-            await asyncio.gather(steps, stopper, return_exceptions=True)
+            await asyncio.gather(steps, *stoppers, return_exceptions=True)
             # Always: undo what is open, run the rollbacks, store the verdict.
             await asyncio.shield(self._wind_up(ctl))
 
@@ -246,6 +252,11 @@ class Runner:
         errors = await self._undoer.undo_all(ctl.run_id)
         if errors and ctl.failure is None:
             ctl.failure = "faults left in place: " + "; ".join(errors)
+        lost = [
+            f for f in self.ledger.of_run(ctl.run_id) if f.state is FaultState.FAILED
+        ]
+        if lost and ctl.failure is None:
+            ctl.failure = f"fault {lost[0].id} ({lost[0].kind}) {lost[0].error}"
         self._line(
             ctl,
             Stage.ROLLBACKS,

@@ -22,7 +22,7 @@ from chaos.faults.base import Mechanism
 from chaos.faults.container import ContainerFaults
 from chaos.faults.traffic import TrafficFaults
 from chaos.journal import Journal, RunRecord, RunStatus
-from chaos.ledger import Ledger
+from chaos.ledger import FaultRecord, Ledger
 from chaos.plan import admitted, make_plan, plan_dicts
 from chaos.ports import Engine, Routes, Services
 from chaos.probes import Prober
@@ -161,6 +161,11 @@ class ChaosService:
         """Runs, newest first."""
         return self.journal.runs(service=service, schedule_id=schedule_id, limit=limit)
 
+    def open_faults(self, service: str | None = None) -> list[FaultRecord]:
+        """Faults that may still be in place, of one service or all."""
+        found = self.ledger.open_faults()
+        return [f for f in found if service is None or f.service == service]
+
     def is_running(self, run_id: str) -> bool:
         """Whether a run is still in progress."""
         ctl = self._runs.get(run_id)
@@ -168,6 +173,10 @@ class ChaosService:
 
     async def tick(self) -> None:
         """Once a second: undo faults past their deadline, start due schedules."""
+        for record in await self._undoer.undo_lost():
+            ctl = self._runs.get(record.run_id)
+            if ctl is not None:
+                ctl.fail(f"fault {record.id} ({record.kind}) was lost and undone")
         for record in self.ledger.due(time.time()):
             log.warning("fault %s outlived its deadline; undoing it", record.id)
             try:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from chaos.errors import FaultFailed
 from chaos.faults.base import Mechanism
-from chaos.ledger import FaultRecord, Ledger
+from chaos.ledger import FaultRecord, FaultState, Ledger
 from chaos.ports import Services
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,12 @@ class Undoer:
         self._services = services
         self._locks: dict[int, asyncio.Lock] = {}
 
-    async def undo(self, fault_id: int) -> None:
-        """Take one fault back; FaultFailed (and the fault stays open) on failure."""
+    async def undo(self, fault_id: int, lost: str | None = None) -> None:
+        """Take one fault back; FaultFailed (and the fault stays open) on failure.
+
+        ``lost`` says why a fault stopped working before its time; it is
+        undone all the same and closed as failed, with that reason.
+        """
         lock = self._locks.setdefault(fault_id, asyncio.Lock())
         async with lock:
             record = self.ledger.get(fault_id)
@@ -48,10 +52,27 @@ class Undoer:
                 raise FaultFailed(
                     f"fault {fault_id} could not be undone: {exc}"
                 ) from exc
-            self.ledger.close(fault_id)
+            self.ledger.close(fault_id, lost)
         self._locks.pop(fault_id, None)
         self.note(record, f"chaos: {record.kind} fault on {record.color} undone")
         log.info("fault %s (%s) undone", fault_id, record.kind)
+
+    async def undo_lost(self) -> list[FaultRecord]:
+        """Undo at once every applied fault that is no longer in place."""
+        lost = []
+        for record in self.ledger.open_faults():
+            if record.state is not FaultState.APPLIED:
+                continue
+            reason = self._mechanisms[record.kind].lost(record)
+            if reason is None:
+                continue
+            log.error("fault %s is lost: %s; undoing it", record.id, reason)
+            lost.append(record)
+            try:
+                await self.undo(record.id, f"lost: {reason}")
+            except FaultFailed:
+                continue
+        return lost
 
     async def undo_all(self, run_id: str | None = None) -> list[str]:
         """Undo every open fault (of one run); the errors of those that failed."""

@@ -29,6 +29,13 @@ class Mechanism(Protocol):
         when the engine or the proxy refuses; what was done stays undoable.
         """
 
+    def lost(self, record: FaultRecord) -> str | None:
+        """Why an applied fault is no longer in place as it should be, or None.
+
+        The reaper asks every second; a lost fault is undone at once, so a
+        broken fault never turns into something worse than itself.
+        """
+
     async def undo(self, record: FaultRecord) -> None:
         """Take the fault back; safe to repeat and after a restart.
 

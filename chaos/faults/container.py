@@ -61,6 +61,10 @@ class ContainerFaults:
                 extra={"service": facts.name, "color": target.color.value},
             )
 
+    def lost(self, record: FaultRecord) -> str | None:
+        """Container faults need no process of their own: never lost."""
+        return None
+
     async def undo(self, record: FaultRecord) -> None:
         """Start or unpause the record's containers that still exist."""
         action = record.undo.get("action", "none")

@@ -34,7 +34,7 @@ from chaos.fault_spec import (
     ResetFault,
 )
 from chaos.faultproxy import FaultKind, FaultParams, ProxyConfig, Upstream
-from chaos.faultproxy.launch import start_proxy, stop_proxy
+from chaos.faultproxy.launch import is_ours, start_proxy, stop_proxy
 from chaos.ledger import FaultRecord, Ledger
 from chaos.ports import ReplicaRef, Routes, ServiceFacts
 from proxy.routes import Address
@@ -111,6 +111,13 @@ class TrafficFaults:
             proxy.pid,
             extra={"service": record.service, "color": record.color},
         )
+
+    def lost(self, record: FaultRecord) -> str | None:
+        """The fault proxy has exited: the detour now leads nowhere."""
+        marker, pid, _ = read_undo(record)
+        if pid is None or marker is None or is_ours(pid, marker):
+            return None
+        return f"its fault proxy (pid {pid}) exited; the detour led nowhere"
 
     async def undo(self, record: FaultRecord) -> None:
         """Route the replicas straight again, then stop the proxy."""

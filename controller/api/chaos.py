@@ -116,7 +116,7 @@ async def abort_run(who: Sre, run_id: RunId, ctx: Ctx, request: Request) -> Chao
 @router.get("/faults", response_model=list[OpenFault], responses=READ_ERRORS)
 async def list_open_faults(who: Sre, ctx: Ctx) -> list[OpenFault]:
     """Faults that may still be in place, oldest first, with their deadlines."""
-    return [fault_out(record) for record in ctx.chaos.ledger.open_faults()]
+    return [fault_out(record) for record in ctx.chaos.open_faults()]
 
 
 @router.post(

@@ -13,6 +13,7 @@ from controller.api.errors import declared
 from controller.api.models import HistoryQuery, Release, ReleaseRequest
 from controller.api.presenters import release_out, release_path
 from controller.api.services import Name, found
+from controller.chaosbridge.services import ChaosServices
 from controller.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1/services/{service}/releases", tags=["releases"])
@@ -50,6 +51,9 @@ async def create_release(
     key = _checked_key(idempotency_key)
     release, is_new = await ctx.releases.create(service, body.image, who.name, key)
     note_release(request, release.id)
+    if is_new:
+        faults = ctx.chaos.open_faults(service)
+        ChaosServices(ctx.store).note_open_faults(release.id, faults)
     response.status_code = 202 if is_new else 200
     response.headers["Location"] = release_path(release)
     return release_out(ctx, release, with_timeline=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from chaos.ledger import FaultRecord
 from chaos.ports import ServiceFacts
 from controller.store import Store
 
@@ -34,14 +35,32 @@ class ChaosServices:
         )
 
     def note(self, service: str, text: str) -> None:
-        """Add a line to the timeline of the service's release in flight, if any."""
-        flying = self._store.in_flight(service)
-        if flying is None:
+        """Add a line to the timeline of the release in flight, else the newest.
+
+        The newest release is the one live serves between releases, so its
+        timeline says when chaos hit what it serves.
+        """
+        release = self._store.in_flight(service)
+        if release is None:
+            newest = self._store.releases(service, 1)
+            release = newest[0] if newest else None
+        if release is None:
             return
-        self._store.note(flying.id, CHAOS_ACTOR, text)
+        self._store.note(release.id, CHAOS_ACTOR, text)
         log.debug(
             "noted on release %s: %s",
-            flying.id,
+            release.id,
             text,
-            extra={"service": service, "release": flying.id},
+            extra={"service": service, "release": release.id},
+        )
+
+    def note_open_faults(self, release_id: str, faults: list[FaultRecord]) -> None:
+        """Start a release's timeline with the faults in place on its service."""
+        if not faults:
+            return
+        listed = ", ".join(
+            f"{f.kind} on {f.color} (fault {f.id}, run {f.run_id})" for f in faults
+        )
+        self._store.note(
+            release_id, CHAOS_ACTOR, f"chaos: faults in place as it starts: {listed}"
         )

@@ -6,6 +6,8 @@ in this file; each test leaves no fault open, which it checks itself.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -228,3 +230,24 @@ def test_c7_abort_is_immediate_and_total(stage: tuple[Controller, str]) -> None:
     assert open_faults(controller) == []
     done: dict[str, Any] = run_of(controller, run["id"])
     assert done["status"] == "aborted" and done["aborted_at"]
+
+
+def test_a_fault_proxy_that_dies_is_undone_and_fails_its_run(
+    stage: tuple[Controller, str],
+) -> None:
+    controller, service = stage
+    blue = endpoint(controller, service, "blue") + "/version"
+    run = start(
+        controller,
+        experiment(service, fault("latency", "blue", latency="50ms", duration="5m")),
+    )
+    wait_faults(controller, run["id"], 1)
+    for pid in fault_proxies(controller.state_dir):
+        os.kill(pid, signal.SIGKILL)
+
+    done = wait_run(controller, run["id"], timeout=30)
+    assert done["status"] == "failed"
+    assert "lost" in done["reason"], done["reason"]
+    assert open_faults(controller) == []
+    time.sleep(2.5)  # the proxy's health checks see the replicas again
+    assert answers(blue, 10) == {200: 10}
