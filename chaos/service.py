@@ -144,6 +144,17 @@ class ChaosService:
         await asyncio.wait({ctl.task}, timeout=ABORT_PATIENCE)
         return self.run(run_id)
 
+    async def abort_service(self, service: str, actor: str) -> list[str]:
+        """Abort every run on a service, as when it withdraws its consent."""
+        running = [
+            ctl.run_id
+            for ctl in self._runs.values()
+            if ctl.experiment.service == service and ctl.task and not ctl.task.done()
+        ]
+        for run_id in running:
+            await self.abort(run_id, actor)
+        return running
+
     def run(self, run_id: str) -> RunRecord:
         """One run with its journal; RunNotFound if none."""
         try:

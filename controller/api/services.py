@@ -106,6 +106,9 @@ async def put_service(
         else:
             ctx.store.put_service(previous.spec)
         raise
+    if not spec.chaos.enabled:
+        # Consent withdrawn: nothing of chaos stays on the service.
+        await ctx.chaos.abort_service(service, who.name)
     response.status_code = 201 if created else 200
     return await _status(ctx, found(ctx, service))
 

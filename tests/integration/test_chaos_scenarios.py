@@ -251,3 +251,21 @@ def test_a_fault_proxy_that_dies_is_undone_and_fails_its_run(
     assert open_faults(controller) == []
     time.sleep(2.5)  # the proxy's health checks see the replicas again
     assert answers(blue, 10) == {200: 10}
+
+
+def test_withdrawing_consent_aborts_the_service_runs(
+    stage: tuple[Controller, str],
+) -> None:
+    controller, service = stage
+    run = start(
+        controller,
+        experiment(service, fault("latency", "blue", latency="50ms", duration="5m")),
+    )
+    wait_faults(controller, run["id"], 1)
+    spec = controller.status(service)["spec"]
+
+    controller.register(spec | {"chaos": {"enabled": False}})
+
+    assert run_of(controller, run["id"])["status"] == "aborted"
+    assert open_faults(controller) == []
+    controller.register(spec)
