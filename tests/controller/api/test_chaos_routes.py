@@ -143,6 +143,7 @@ def test_an_unknown_run_or_schedule_is_404(api: TestClient) -> None:
 
 
 def test_a_schedule_is_created_paused_resumed_and_deleted(api: TestClient) -> None:
+    register(api, "web", opted_in=True)
     created = sre(api, "POST", SCHEDULES, json={**EVERY_HOUR, "experiment": KILL_ONE})
     assert created.status_code == 201, created.text
     schedule = created.json()
@@ -163,7 +164,7 @@ def test_a_schedule_is_created_paused_resumed_and_deleted(api: TestClient) -> No
     assert sre(api, "DELETE", schedule["url"]).status_code == 204
     assert error_of(sre(api, "GET", schedule["url"]), 404)
     audit = api.get("/api/v1/audit?service=web", headers=bearer(Role.VIEWER)).json()
-    assert {e["method"] for e in audit} == {"POST", "DELETE"}
+    assert {e["method"] for e in audit} == {"PUT", "POST", "DELETE"}
 
 
 def test_a_bad_schedule_is_422_naming_the_field(api: TestClient) -> None:
@@ -181,3 +182,12 @@ def test_the_run_list_refuses_an_unbounded_limit(api: TestClient) -> None:
     error = error_of(sre(api, "GET", f"{RUNS}?limit=100000"), 422)
     assert error["field"] == "query.limit" and "100000" in error["message"]
     assert sre(api, "GET", f"{RUNS}?service=web&schedule=hourly&limit=5").json() == []
+
+
+def test_a_schedule_of_a_service_that_did_not_opt_in_is_refused(
+    api: TestClient,
+) -> None:
+    register(api, "web", opted_in=False)
+    body = {**EVERY_HOUR, "experiment": KILL_ONE}
+    error = error_of(sre(api, "POST", SCHEDULES, json=body), 409)
+    assert "not opted in" in error["message"]
