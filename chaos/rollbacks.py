@@ -18,7 +18,8 @@ async def roll_back(
 ) -> dict[str, Any]:
     """Run one rollback; what it did, for the journal. Raises what it meets."""
     if isinstance(rollback, UndoFaults):
-        return {"errors": await undoer.undo_all(run_id)}
+        undone, errors = await undoer.undo_all(run_id)
+        return {"undone": undone, "errors": errors}
     return await start_replicas(rollback, facts, engine)
 
 

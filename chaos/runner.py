@@ -249,7 +249,7 @@ class Runner:
     async def _wind_up(self, ctl: RunControl) -> None:
         # 1. Faults first: an abort must free the routes at once.
         started = utc_now()
-        errors = await self._undoer.undo_all(ctl.run_id)
+        undone, errors = await self._undoer.undo_all(ctl.run_id)
         if errors and ctl.failure is None:
             ctl.failure = "faults left in place: " + "; ".join(errors)
         lost = [
@@ -263,6 +263,7 @@ class Runner:
             "undo open faults",
             "undo-faults",
             started,
+            output={"undone": undone},
             error="; ".join(errors) or None,
         )
 

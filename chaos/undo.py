@@ -74,15 +74,17 @@ class Undoer:
                 continue
         return lost
 
-    async def undo_all(self, run_id: str | None = None) -> list[str]:
-        """Undo every open fault (of one run); the errors of those that failed."""
-        errors = []
+    async def undo_all(self, run_id: str | None = None) -> tuple[list[int], list[str]]:
+        """Undo every open fault (of one run): the ids undone, and the errors."""
+        undone, errors = [], []
         for record in self.ledger.open_faults(run_id):
             try:
                 await self.undo(record.id)
             except FaultFailed as exc:
                 errors.append(str(exc))
-        return errors
+            else:
+                undone.append(record.id)
+        return undone, errors
 
     def note(self, record: FaultRecord, text: str) -> None:
         """Say on the release timeline that a fault came or went."""

@@ -104,7 +104,7 @@ def runs_text(runs: list[dict[str, Any]]) -> str:
     rows = [
         [
             r["id"],
-            r["status"],
+            f"{r['status']} (dry run)" if r["dry_run"] else r["status"],
             "yes" if r["deviated"] else "no",
             r["service"],
             r["started_at"][:19],
