@@ -6,10 +6,6 @@
 3. The hypothesis is checked again once every fault of the method is over.
 4. Whatever happened, every fault still open is undone and the rollbacks
    run; then the verdict is stored.
-
-``completed`` means the method ran and the hypothesis held throughout;
-``failed`` means an activity failed or the hypothesis did not hold (then
-``deviated`` is set); ``aborted`` means a person stopped the run.
 """
 
 from __future__ import annotations
@@ -18,23 +14,22 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from chaos.control import RunControl, verdict
 from chaos.db import utc_now
 from chaos.errors import FaultFailed
 from chaos.experiment import (
-    Experiment,
     FaultActivity,
     PauseActivity,
     Rollback,
 )
 from chaos.faults.base import Mechanism
 from chaos.faults.container import undo_action
-from chaos.journal import ActivityRecord, Journal, RunStatus, Stage
+from chaos.journal import ActivityRecord, Journal, Stage
 from chaos.ledger import FaultRecord, FaultState
 from chaos.plan import Step
-from chaos.ports import Engine, ReplicaRef, ServiceFacts
+from chaos.ports import Engine, ReplicaRef
 from chaos.probes import Prober, ProbeResult
 from chaos.rollbacks import roll_back
 from chaos.undo import Undoer
@@ -42,26 +37,6 @@ from chaos.undo import Undoer
 log = logging.getLogger(__name__)
 
 REAP_GRACE = 2.0  # seconds past its duration before the reaper takes a fault back
-
-
-@dataclass
-class RunControl:
-    """A run in progress: what it runs, and the flags that stop it."""
-
-    run_id: str
-    experiment: Experiment
-    facts: ServiceFacts
-    steps: dict[int, Step]  # by position in the method
-    abort: asyncio.Event = field(default_factory=asyncio.Event)
-    halt: asyncio.Event = field(default_factory=asyncio.Event)  # a failure cut in
-    deviation: str | None = None  # the first broken check, once there is one
-    failure: str | None = None  # the first activity that failed
-    task: asyncio.Task[None] | None = None
-
-    def fail(self, reason: str) -> None:
-        """Stop the run as failed, from outside its own steps."""
-        self.failure = self.failure or reason
-        self.halt.set()
 
 
 class Runner:
@@ -188,28 +163,15 @@ class Runner:
 
     async def _hold(self, ctl: RunControl, record: FaultRecord, seconds: float) -> None:
         await asyncio.sleep(seconds)
-        started = utc_now()
+        started, error = utc_now(), None
         try:
             await self._undoer.undo(record.id)
         except FaultFailed as exc:
-            ctl.failure = ctl.failure or str(exc)
-            self._line(
-                ctl,
-                Stage.METHOD,
-                f"undo {record.kind}",
-                "undo",
-                started,
-                error=str(exc),
-            )
-            return
-        self._line(
-            ctl,
-            Stage.METHOD,
-            f"undo {record.kind}",
-            "undo",
-            started,
-            output={"fault": record.id},
-        )
+            error = str(exc)
+            ctl.failure = ctl.failure or error
+        name = f"undo {record.kind}"
+        output = {"fault": record.id}
+        self._line(ctl, Stage.METHOD, name, "undo", started, output=output, error=error)
 
     async def _watch(self, ctl: RunControl, method: asyncio.Task[None]) -> None:
         hypothesis = ctl.experiment.hypothesis
@@ -335,14 +297,3 @@ class Runner:
             stage, name, kind, status, started, utc_now(), output, error
         )
         self.journal.add(ctl.run_id, record)
-
-
-def verdict(ctl: RunControl) -> tuple[RunStatus, str]:
-    """The run's status and the sentence that explains it."""
-    if ctl.abort.is_set():
-        return RunStatus.ABORTED, "aborted on request; faults undone, rollbacks run"
-    if ctl.failure is not None:
-        return RunStatus.FAILED, ctl.failure
-    if ctl.deviation is not None:
-        return RunStatus.FAILED, f"the system deviated: {ctl.deviation}"
-    return RunStatus.COMPLETED, "the method ran and the hypothesis held"

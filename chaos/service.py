@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from chaos.control import RunControl
 from chaos.errors import ChaosError, FaultFailed, RunConflict, RunNotFound
 from chaos.experiment import Experiment
 from chaos.faults.base import Mechanism
@@ -26,7 +27,7 @@ from chaos.ledger import FaultRecord, Ledger
 from chaos.plan import admitted, make_plan, plan_dicts
 from chaos.ports import Engine, Routes, Services
 from chaos.probes import Prober
-from chaos.runner import RunControl, Runner
+from chaos.runner import Runner
 from chaos.schedule_spec import ScheduleSpec
 from chaos.scheduler import Scheduler, ScheduleRecord
 from chaos.undo import Undoer

@@ -172,9 +172,7 @@ def pause_schedule(
     as_json: AsJson = False,
 ) -> None:
     """Start no runs of a schedule until it is resumed."""
-    client = client_for(url, token)
-    found = call(lambda: client.post(f"{_schedule_path(schedule_id)}/pause"))
-    show(found, as_json, schedule_text)
+    _schedule_action(schedule_id, "pause", url, token, as_json)
 
 
 @schedule_app.command("resume")
@@ -185,8 +183,14 @@ def resume_schedule(
     as_json: AsJson = False,
 ) -> None:
     """Start runs of a paused schedule again."""
+    _schedule_action(schedule_id, "resume", url, token, as_json)
+
+
+def _schedule_action(
+    schedule_id: str, action: str, url: str | None, token: str | None, as_json: bool
+) -> None:
     client = client_for(url, token)
-    found = call(lambda: client.post(f"{_schedule_path(schedule_id)}/resume"))
+    found = call(lambda: client.post(f"{_schedule_path(schedule_id)}/{action}"))
     show(found, as_json, schedule_text)
 
 

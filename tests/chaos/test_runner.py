@@ -9,13 +9,14 @@ from typing import Any
 
 import httpx
 
+from chaos.control import RunControl
 from chaos.experiment import Experiment, parse_experiment
 from chaos.faults.container import ContainerFaults
 from chaos.journal import Journal, RunRecord, RunStatus, Stage
 from chaos.ledger import Ledger
 from chaos.plan import make_plan
 from chaos.probes import Prober
-from chaos.runner import RunControl, Runner
+from chaos.runner import Runner
 from chaos.undo import Undoer
 from proxy.routes import Color
 from tests.chaos.fakes import FakeEngine, FakeRoutes, FakeServices
