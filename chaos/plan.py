@@ -13,9 +13,10 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from chaos.errors import TargetRefused
+from chaos.errors import FaultFailed, TargetRefused
 from chaos.experiment import Experiment, FaultActivity
 from chaos.fault_spec import Fault, Pick
+from chaos.ledger import FaultRecord
 from chaos.ports import Engine, ReplicaRef, ServiceFacts, Services
 from proxy.routes import Color
 
@@ -170,6 +171,28 @@ def _no_moving_targets(steps: list[Step]) -> None:
                 f"{step.color.value}: a replica started again moves to a new port "
                 "and the traffic fault would stop applying; put them in two runs"
             )
+
+
+def within_cap(step: Step, facts: ServiceFacts, open_faults: list[FaultRecord]) -> None:
+    """Refuse a container fault that would make too many replicas down at once.
+
+    Faults of the run still in place count with it, so background faults
+    one replica each cannot add up past the service's cap.
+    """
+    if _is_traffic_kind(step.kind):
+        return
+    hit = {
+        target
+        for fault in open_faults
+        if fault.service == facts.name and not _is_traffic_kind(fault.kind)
+        for target in fault.targets
+    } | {t.container_id for t in step.targets}
+    if len(hit) > facts.policy.max_replicas:
+        raise FaultFailed(
+            f"{step.kind} would leave {len(hit)} replicas of "
+            f'"{facts.name}" under faults at once; the service allows '
+            f"{facts.policy.max_replicas} (chaos.max_replicas)"
+        )
 
 
 def plan_dicts(steps: list[Step]) -> list[dict[str, Any]]:

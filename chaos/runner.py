@@ -28,7 +28,7 @@ from chaos.faults.base import Mechanism
 from chaos.faults.container import undo_action
 from chaos.journal import ActivityRecord, Journal, Stage
 from chaos.ledger import FaultRecord, FaultState
-from chaos.plan import Step
+from chaos.plan import Step, within_cap
 from chaos.ports import Engine, ReplicaRef
 from chaos.probes import Prober, ProbeResult
 from chaos.rollbacks import roll_back
@@ -135,6 +135,7 @@ class Runner:
             {"action": undo_action(fault)},
         )
         try:
+            within_cap(step, ctl.facts, self.ledger.open_faults())
             targets = await self._current(step)
             await self._mechanisms[fault.kind].inject(
                 record, fault, targets, ctl.facts, self.ledger

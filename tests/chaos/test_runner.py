@@ -15,6 +15,7 @@ from chaos.faults.container import ContainerFaults
 from chaos.journal import Journal, RunRecord, RunStatus, Stage
 from chaos.ledger import Ledger
 from chaos.plan import make_plan
+from chaos.ports import ChaosPolicy
 from chaos.probes import Prober
 from chaos.runner import Runner
 from chaos.undo import Undoer
@@ -241,3 +242,27 @@ async def _abort_cuts_a_long_probe_short(bench: Bench) -> None:
     run = bench.journal.get(ctl.run_id)
     assert run.status is RunStatus.ABORTED
     assert bench.engine.actions == []
+
+
+def test_faults_in_place_count_against_the_replica_cap(tmp_path: Path) -> None:
+    asyncio.run(_faults_in_place_count_against_the_replica_cap(Bench(tmp_path)))
+
+
+async def _faults_in_place_count_against_the_replica_cap(bench: Bench) -> None:
+    bench.services.policy = ChaosPolicy(enabled=True, max_replicas=1)
+    exp = experiment(
+        guards={"allow_both_colors": True},
+        method=[
+            {
+                "type": "fault",
+                "background": True,
+                "fault": {"kind": "pause", "color": "green", "duration": 5},
+            },
+            {"type": "fault", "fault": {"kind": "pause", "color": "blue"}},
+        ],
+    )
+    run = await bench.run(exp)
+
+    assert run.status is RunStatus.FAILED
+    assert "max_replicas" in run.reason
+    assert [a for a, _ in bench.engine.actions] == ["pause", "unpause"]
