@@ -1,4 +1,4 @@
-"""Fixtures for the proxy tests: the HAProxy binary and a running stack."""
+"""Fixtures for the proxy tests: the proxy binaries and running stacks."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from proxy.haproxy import HAProxyDriver
+from proxy.nginx import NginxDriver
 from proxy.routes import Endpoint
 from tests.proxy.haproxy_harness import (
     Stack,
@@ -19,6 +20,7 @@ from tests.proxy.haproxy_harness import (
     haproxy_processes,
     running_replicas,
 )
+from tests.proxy.nginx_harness import find_binary, nginx_processes
 
 SYSTEM_SBIN = os.pathsep.join(["/usr/local/sbin", "/usr/sbin", "/sbin"])
 
@@ -56,13 +58,57 @@ def make_driver(
 @pytest.fixture
 def stack(make_driver: Callable[..., HAProxyDriver]) -> Iterator[Stack]:
     """Two replicas per colour behind a started driver, live blue."""
+    yield from started_stack(make_driver())
+
+
+@pytest.fixture(scope="session")
+def nginx_bin() -> str:
+    """The nginx binary; the nginx tests fail, never skip, without it."""
+    found = find_binary("nginx")
+    if found is None:
+        pytest.fail(
+            "nginx is not installed; the nginx driver tests need the real binary "
+            "(scripts/setup installs nginx-light)"
+        )
+    return found
+
+
+@pytest.fixture
+def make_nginx_driver(
+    state_dir: Path, nginx_bin: str
+) -> Iterator[Callable[..., NginxDriver]]:
+    """Builds nginx drivers on ``state_dir``; kills whatever nginx is left after."""
+
+    def build(**options: float) -> NginxDriver:
+        return NginxDriver(state_dir, nginx_bin, stop_grace=3.0, **options)
+
+    yield build
+    for pid in nginx_processes(state_dir):
+        os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def nginx_stack(make_nginx_driver: Callable[..., NginxDriver]) -> Iterator[Stack]:
+    """Two replicas per colour behind a started nginx driver, live blue."""
+    yield from started_stack(make_nginx_driver())
+
+
+@pytest.fixture(params=["haproxy", "nginx"])
+def any_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The same started stack behind each driver in turn."""
+    factory = "make_driver" if request.param == "haproxy" else "make_nginx_driver"
+    yield from started_stack(request.getfixturevalue(factory)())
+
+
+def started_stack(driver: HAProxyDriver | NginxDriver) -> Iterator[Stack]:
+    """Start ``driver`` in front of two replicas per colour; stop it after."""
     names = ("blue-a", "blue-b", "green-a", "green-b")
     with (
         running_replicas(*names) as replicas,
         httpx.Client(trust_env=False, timeout=5.0) as client,
     ):
         ports = dict(zip(Endpoint, free_ports(len(Endpoint)), strict=True))
-        built = Stack(make_driver(), replicas, ports, client)
+        built = Stack(driver, replicas, ports, client)  # type: ignore[arg-type]
         built.driver.start(built.table())
         try:
             yield built
