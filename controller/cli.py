@@ -27,6 +27,7 @@ from controller.cli_common import (
     client_for,
     show,
 )
+from controller.cli_loadtest import loadtest
 from controller.cli_release import abort, deploy, promote, rollback
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -102,6 +103,7 @@ app.command()(deploy)
 app.command()(promote)
 app.command()(rollback)
 app.command()(abort)
+app.command()(loadtest)
 
 
 @app.command()
@@ -179,6 +181,7 @@ def down(
     from controller.runtime.docker import DockerRuntime
     from controller.store import Store
     from proxy.haproxy import HAProxyDriver
+    from proxy.nginx import NginxDriver
 
     database = state_dir / "bgctl.db"
     if not database.exists():
@@ -191,7 +194,10 @@ def down(
     mine = runtime.list_replicas()
     for replica in mine:
         runtime.stop_replica(replica.container_id, 10.0)
-    HAProxyDriver(state_dir).stop()
+    if (state_dir / "haproxy").exists():
+        HAProxyDriver(state_dir).stop()
+    if (state_dir / "nginx").exists():
+        NginxDriver(state_dir).stop()
     typer.echo(f"proxy stopped; {len(mine)} replicas removed")
 
 

@@ -11,6 +11,7 @@ from controller.policy import parse_patterns
 from controller.tokens import Token, TokenError, distinct, parse_lines, parse_list
 
 PREFIX = "BGCTL_"
+PROXIES = ("haproxy", "nginx")  # the proxy drivers the controller can run
 
 
 class SettingsError(Exception):
@@ -27,6 +28,8 @@ class Settings:
     proxy_bind: str = "127.0.0.1"
     publish_host: str = "127.0.0.1"
     haproxy_bin: str = "haproxy"
+    proxy: str = "haproxy"  # one of PROXIES
+    nginx_bin: str = "nginx"
     stop_timeout: float = 10.0
     extra_labels: Mapping[str, str] = field(default_factory=dict)
     allowed_images: tuple[str, ...] = ()  # repository patterns; empty: all
@@ -53,6 +56,8 @@ class Settings:
             proxy_bind=env.get(PREFIX + "PROXY_BIND", "127.0.0.1"),
             publish_host=env.get(PREFIX + "PUBLISH_HOST", "127.0.0.1"),
             haproxy_bin=env.get(PREFIX + "HAPROXY_BIN", "haproxy"),
+            proxy=_choice(env, "PROXY", PROXIES),
+            nginx_bin=env.get(PREFIX + "NGINX_BIN", "nginx"),
             stop_timeout=_seconds(env, "STOP_TIMEOUT", 10.0),
             extra_labels=_labels(env, "EXTRA_LABELS"),
             allowed_images=_patterns(env, "ALLOWED_IMAGES"),
@@ -69,6 +74,15 @@ def _port(env: Mapping[str, str], key: str, default: int) -> int:
             f"{PREFIX}{key} must be a port from 1 to 65535, got {raw!r}"
         )
     return int(raw)
+
+
+def _choice(env: Mapping[str, str], key: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(PREFIX + key, choices[0])
+    if raw not in choices:
+        raise SettingsError(
+            f"{PREFIX}{key} must be one of {', '.join(choices)}, got {raw!r}"
+        )
+    return raw
 
 
 def _seconds(env: Mapping[str, str], key: str, default: float) -> float:

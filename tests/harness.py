@@ -343,10 +343,13 @@ def cleanup(controller: Controller, client: docker.DockerClient) -> None:
 
 
 def stop_proxy(state_dir: Path) -> None:
-    """Stop the HAProxy a controller left running for its state directory."""
+    """Stop the proxy a controller left running for its state directory."""
     from proxy.haproxy import HAProxyDriver
+    from proxy.nginx import NginxDriver
 
     HAProxyDriver(state_dir).stop()
+    if (state_dir / "nginx").exists():
+        NginxDriver(state_dir).stop()
 
 
 def get(url: str) -> httpx.Response:

@@ -47,7 +47,11 @@ def default_runtime(settings: Settings, scope: dict[str, str]) -> ContainerRunti
 
 
 def default_driver(settings: Settings) -> ProxyDriver:
-    """An HAProxy of the controller's own, under the state directory."""
+    """The proxy of the controller's own (HAProxy or nginx), in its state dir."""
+    if settings.proxy == "nginx":
+        from proxy.nginx import NginxDriver
+
+        return NginxDriver(settings.state_dir, settings.nginx_bin)
     from proxy.haproxy import HAProxyDriver
 
     return HAProxyDriver(settings.state_dir, settings.haproxy_bin)
