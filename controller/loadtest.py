@@ -184,6 +184,8 @@ def _run(
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
     env.update({f"BGCTL_{name.upper()}_URL": url for name, url in targets.items()})
     timeout = math.ceil(plan.duration) + GRACE_SECONDS
+    # An earlier run's results in the same folder must not pass for this one's.
+    (out_dir / f"{RESULTS_NAME}.json").unlink(missing_ok=True)
     try:
         done = subprocess.run(
             command,
