@@ -25,6 +25,7 @@ class RunControl:
     facts: ServiceFacts
     steps: dict[int, Step]  # by position in the method
     abort: asyncio.Event = field(default_factory=asyncio.Event)
+    abort_reason: str = "aborted on request"
     halt: asyncio.Event = field(default_factory=asyncio.Event)  # a failure cut in
     deviation: str | None = None  # the first broken check, once there is one
     failure: str | None = None  # the first activity that failed
@@ -39,7 +40,7 @@ class RunControl:
 def verdict(ctl: RunControl) -> tuple[RunStatus, str]:
     """The run's status and the sentence that explains it."""
     if ctl.abort.is_set():
-        return RunStatus.ABORTED, "aborted on request; faults undone, rollbacks run"
+        return RunStatus.ABORTED, f"{ctl.abort_reason}; faults undone, rollbacks run"
     if ctl.failure is not None:
         return RunStatus.FAILED, ctl.failure
     if ctl.deviation is not None:

@@ -172,6 +172,12 @@ def parse_experiment(data: Any) -> Experiment:
 
 def as_json(data: Any, what: str) -> str:
     """A document read from YAML or JSON as JSON text; dates become text."""
+    if not is_small(data):
+        raise ExperimentInvalid(
+            f"{what}: the document holds more than {MAX_NODES:,} values once its "
+            "YAML aliases are expanded; that is not an experiment",
+            field=what,
+        )
     try:
         return json.dumps(data, default=str)
     except (ValueError, RecursionError) as exc:
@@ -221,6 +227,30 @@ def invalid(exc: ValidationError) -> ExperimentInvalid:
         field=where,
         value=value if isinstance(value, str | int | float | bool) else None,
     )
+
+
+MAX_NODES = 100_000  # values in one document, aliases expanded
+
+
+def is_small(data: Any) -> bool:
+    """Whether a document has at most MAX_NODES values, counting each alias use.
+
+    YAML aliases can nest a kilobyte into billions of values; the count stops
+    as soon as it passes the limit, so it costs little either way.
+    """
+    budget = MAX_NODES
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        budget -= 1
+        if budget < 0:
+            return False
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return True
 
 
 def position(exc: BaseException) -> str:

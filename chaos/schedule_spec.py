@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,6 +19,7 @@ from pydantic import (
 from chaos.experiment import Experiment, as_json, invalid, read_document
 from chaos.units import Duration, StrictModel, check_name
 
+ID_PATTERN = re.compile(r"^sch-[0-9a-f]+$")  # how schedule ids look
 HOURS_PATTERN = re.compile(
     r"^([01]\d|2[0-3]):([0-5]\d)-(([01]\d|2[0-3]):([0-5]\d)|24:00)$"
 )
@@ -47,6 +49,16 @@ class Once(StrictModel):
 
     mode: Literal["once"]
     at: AwareDatetime
+
+    @field_validator("at")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(
+                f"must be a time that exists in UTC, got {value.isoformat()!r}"
+            ) from None
 
 
 class Interval(StrictModel):
@@ -109,7 +121,15 @@ class ScheduleSpec(StrictModel):
     )
     paused: bool = False
 
-    _name_check = field_validator("name")(check_name)
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        check_name(value)
+        if ID_PATTERN.fullmatch(value):
+            raise ValueError(
+                f"must not look like a schedule id (sch-...), got {value!r}"
+            )
+        return value
 
 
 def parse_schedule(data: Any) -> ScheduleSpec:

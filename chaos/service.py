@@ -17,12 +17,13 @@ from pathlib import Path
 import httpx
 
 from chaos.control import RunControl
+from chaos.db import utc_now
 from chaos.errors import ChaosError, FaultFailed, RunConflict, RunNotFound
 from chaos.experiment import Experiment
 from chaos.faults.base import Mechanism
 from chaos.faults.container import ContainerFaults
 from chaos.faults.traffic import TrafficFaults
-from chaos.journal import Journal, RunRecord, RunStatus
+from chaos.journal import ActivityRecord, Journal, RunRecord, RunStatus, Stage
 from chaos.ledger import FaultRecord, Ledger
 from chaos.plan import admitted, make_plan, plan_dicts
 from chaos.ports import Engine, Routes, Services
@@ -67,6 +68,7 @@ class ChaosService:
             engine,
         )
         self._runs: dict[str, RunControl] = {}
+        self._claimed: set[str] = set()  # services whose run is being planned
         self.schedules = Scheduler(
             database, self._scheduled, self.is_running, self.journal.prune
         )
@@ -74,12 +76,28 @@ class ChaosService:
     async def recover(self) -> None:
         """At start-up: undo every open fault, mark unfinished runs interrupted."""
         open_faults = self.ledger.open_faults()
+        started = utc_now()
         for record in open_faults:
             try:
                 await self._undoer.undo(record.id)
             except FaultFailed as exc:
                 log.error("start-up could not undo fault %s: %s", record.id, exc)
         for run in self.journal.running():
+            undone = [
+                f.id
+                for f in open_faults
+                if f.run_id == run.id and not self.ledger.get(f.id).state.is_open
+            ]
+            line = ActivityRecord(
+                Stage.ROLLBACKS,
+                "undo open faults at start-up",
+                "undo-faults",
+                "succeeded",
+                started,
+                utc_now(),
+                {"undone": undone},
+            )
+            self.journal.add(run.id, line)
             self.journal.finish(
                 run.id,
                 RunStatus.INTERRUPTED,
@@ -104,9 +122,16 @@ class ChaosService:
         Raises TargetRefused (with the reason) before anything happens. A dry
         run stores the resolved plan with status completed and touches nothing.
         """
+        service = experiment.service
         if not dry_run:
-            self._require_idle(experiment.service)
-        facts, steps = await make_plan(experiment, self._services, self._engine)
+            # Claimed before the first await, so runs sent together cannot
+            # all pass the check: the second one finds the claim.
+            self._require_idle(service)
+            self._claimed.add(service)
+        try:
+            facts, steps = await make_plan(experiment, self._services, self._engine)
+        finally:
+            self._claimed.discard(service)
         run_id = new_run_id()
         document = experiment.model_dump(mode="json")
         self.journal.start(
@@ -127,7 +152,9 @@ class ChaosService:
         admitted(spec.experiment, self._services, ignore_releases=True)
         return self.schedules.create(spec, actor)
 
-    async def abort(self, run_id: str, actor: str) -> RunRecord:
+    async def abort(
+        self, run_id: str, actor: str, reason: str | None = None
+    ) -> RunRecord:
         """Stop a run now: undo its faults, run its rollbacks, mark it aborted.
 
         RunNotFound if there is no such run; RunConflict if it already ended.
@@ -141,6 +168,7 @@ class ChaosService:
             )
         log.warning("chaos run %s aborted by %s", run_id, actor)
         self.journal.mark_aborted(run_id)
+        ctl.abort_reason = reason or f"aborted by {actor}"
         ctl.abort.set()
         await asyncio.wait({ctl.task}, timeout=ABORT_PATIENCE)
         return self.run(run_id)
@@ -152,8 +180,9 @@ class ChaosService:
             for ctl in self._runs.values()
             if ctl.experiment.service == service and ctl.task and not ctl.task.done()
         ]
+        why = f"aborted: {actor} withdrew the service's consent (chaos.enabled)"
         for run_id in running:
-            await self.abort(run_id, actor)
+            await self.abort(run_id, actor, why)
         return running
 
     def run(self, run_id: str) -> RunRecord:
@@ -202,6 +231,7 @@ class ChaosService:
         running = [c for c in self._runs.values() if c.task and not c.task.done()]
         for ctl in running:
             self.journal.mark_aborted(ctl.run_id)
+            ctl.abort_reason = "aborted: the controller was shutting down"
             ctl.abort.set()
         tasks = [c.task for c in running if c.task is not None]
         if tasks:
@@ -217,6 +247,12 @@ class ChaosService:
 
     def _require_idle(self, service: str) -> None:
         """One run per service at a time, so faults never stack across runs."""
+        if service in self._claimed:
+            raise RunConflict(
+                f'another run of service "{service}" is being planned; '
+                "wait for it or abort it first",
+                service=service,
+            )
         for ctl in self._runs.values():
             if ctl.experiment.service == service and not (
                 ctl.task is None or ctl.task.done()

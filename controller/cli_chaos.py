@@ -53,9 +53,21 @@ POLL = 0.5  # seconds between looks at a run being followed
 ExperimentFile = Annotated[
     Path, typer.Argument(help="an experiment, YAML or JSON", show_default=False)
 ]
-RunId = Annotated[str, typer.Argument(help="a run id", show_default=False)]
+
+
+def _given(value: str) -> str:
+    """Refuse an empty id before it becomes a request for the whole list."""
+    if not value.strip():
+        raise typer.BadParameter(f"must not be empty, got {value!r}")
+    return value
+
+
+RunId = Annotated[
+    str, typer.Argument(help="a run id", show_default=False, callback=_given)
+]
 ScheduleId = Annotated[
-    str, typer.Argument(help="a schedule id or name", show_default=False)
+    str,
+    typer.Argument(help="a schedule id or name", show_default=False, callback=_given),
 ]
 
 

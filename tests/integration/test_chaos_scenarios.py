@@ -10,6 +10,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import docker
@@ -269,3 +270,18 @@ def test_withdrawing_consent_aborts_the_service_runs(
     assert run_of(controller, run["id"])["status"] == "aborted"
     assert open_faults(controller) == []
     controller.register(spec)
+
+
+def test_runs_sent_together_start_one_at_a_time(
+    stage: tuple[Controller, str],
+) -> None:
+    controller, service = stage
+    document = experiment(service, fault("pause", "live", count=1, duration="2s"))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = list(pool.map(lambda _: submit(controller, document), range(4)))
+
+    started = [r.json() for r in codes if r.status_code == 202]
+    assert sorted(r.status_code for r in codes) == [202, 409, 409, 409]
+    done = wait_run(controller, started[0]["id"])
+    assert done["status"] == "completed"
+    assert open_faults(controller) == []
