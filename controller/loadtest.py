@@ -9,6 +9,7 @@ Errors (both are BgctlError):
 
 InvalidInput       a setting of the plan, or a target, is out of range
 LoadTestError      Locust is missing, failed to start, or left no results
+  LoadTestStopped  the caller asked the run to stop, and Locust was killed
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import math
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -38,6 +40,7 @@ MAX_RATE = 10_000.0
 MIN_SECONDS, MAX_SECONDS = 1.0, 3600.0
 # Locust's start-up and shutdown around the run time, before we give up.
 GRACE_SECONDS = 60.0
+POLL_SECONDS = 0.2  # between looks at a stop request while Locust runs
 RESULTS_NAME = "locust"  # locust.json, locust.html, locust_stats.csv, ...
 
 
@@ -45,6 +48,10 @@ class LoadTestError(OperationFailed):
     """Locust could not run, or ended without writing its results."""
 
     code = "load_test_failed"
+
+
+class LoadTestStopped(LoadTestError):
+    """The run was stopped on request before Locust finished."""
 
 
 @dataclass(frozen=True)
@@ -119,12 +126,14 @@ def run_locust(
     plan: LoadPlan,
     out_dir: Path,
     locustfile: Path | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> dict[str, TargetStats]:
     """Load every target with ``plan`` at once; its stats, by target.
 
     ``targets`` maps frontend names (live, preview, blue, green) to their
     URLs on this machine. Locust's CSV, HTML and JSON results and its log
-    are written to ``out_dir``.
+    are written to ``out_dir``. Once ``should_stop`` says so, Locust is
+    killed and LoadTestStopped raised.
     """
     check_targets(targets)
     script = (locustfile or default_locustfile()).resolve()
@@ -138,7 +147,7 @@ def run_locust(
     log.info("load test started: %s on %s", plan, ", ".join(targets), extra=fields)
     try:
         command = locust_command(list(targets), plan, out_dir, script)
-        _run(command, targets, plan, out_dir)
+        _run(command, targets, plan, out_dir, should_stop)
         stats = read_results(out_dir / f"{RESULTS_NAME}.json", targets)
     except LoadTestError as exc:
         log.info("load test failed: %s", exc, extra=fields)
@@ -177,35 +186,62 @@ def locust_command(
 
 
 def _run(
-    command: list[str], targets: Mapping[str, str], plan: LoadPlan, out_dir: Path
+    command: list[str],
+    targets: Mapping[str, str],
+    plan: LoadPlan,
+    out_dir: Path,
+    should_stop: Callable[[], bool],
 ) -> None:
     # Locust reads LOCUST_* variables and a locust.conf in its working folder;
     # neither may change a run this module bounds, so both are left out.
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
     env.update({f"BGCTL_{name.upper()}_URL": url for name, url in targets.items()})
-    timeout = math.ceil(plan.duration) + GRACE_SECONDS
+    deadline = time.monotonic() + math.ceil(plan.duration) + GRACE_SECONDS
     # An earlier run's results in the same folder must not pass for this one's.
     (out_dir / f"{RESULTS_NAME}.json").unlink(missing_ok=True)
     try:
-        done = subprocess.run(
+        with subprocess.Popen(
             command,
             cwd=out_dir,
             env=env,
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        ) as process:
+            stderr = _wait(process, deadline, should_stop)
+    except OSError as exc:
         raise LoadTestError(f"Locust did not run to its end: {exc}") from exc
     # Exit code 1 only says that some requests failed; the results count them.
-    if done.returncode in (0, 1) and (out_dir / f"{RESULTS_NAME}.json").exists():
+    code = process.returncode
+    if code in (0, 1) and (out_dir / f"{RESULTS_NAME}.json").exists():
         return
     raise LoadTestError(
-        f"Locust exited with code {done.returncode} without final results in "
-        f"{str(out_dir)!r}: {_last_words(done.stderr, out_dir)}",
-        exit_code=done.returncode,
+        f"Locust exited with code {code} without final results in "
+        f"{str(out_dir)!r}: {_last_words(stderr, out_dir)}",
+        exit_code=code,
     )
+
+
+def _wait(
+    process: subprocess.Popen[str], deadline: float, should_stop: Callable[[], bool]
+) -> str:
+    """Locust's stderr once it exits; killed at the deadline or a stop request."""
+    while True:
+        try:
+            return process.communicate(timeout=POLL_SECONDS)[1]
+        except subprocess.TimeoutExpired:
+            pass
+        is_stopped = should_stop()
+        if is_stopped or time.monotonic() >= deadline:
+            process.kill()
+            process.communicate()
+            if is_stopped:
+                raise LoadTestStopped("the load test was stopped on request")
+            raise LoadTestError(
+                f"Locust did not run to its end: killed {GRACE_SECONDS:g}s "
+                "past its run time"
+            )
 
 
 def _last_words(stderr: str, out_dir: Path) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from controller.analysis import Verdict, judge, observe
 from controller.hooks import Ending, hook_text
+from controller.load_gate import run_load_gate
 from controller.phases import SYSTEM, Phase
 from controller.runtime.base import Replica
 from controller.steps import StepAborted, StepFailed, Steps
@@ -185,12 +186,22 @@ class Pipeline:
         # 4. Compare preview with live over the analysis window.
         undecided = await self._analyse(release) if spec.analysis.is_enabled else None
 
-        # 5. Run the verification hook on preview; an undecided analysis waits.
+        # 5. Load preview and live alike with Locust, when the spec asks.
+        if spec.load_gate is not None:
+            text = await run_load_gate(
+                self.steps,
+                release,
+                spec.load_gate,
+                lambda: self._should_abort(release.id),
+            )
+            self.store.note(release.id, SYSTEM, text)
+
+        # 6. Run the verification hook on preview; an undecided analysis waits.
         await self._preview_hook(release)
         if undecided is not None:
             raise _Inconclusive(undecided)
 
-        # 6. Verified: what the colour held before can go now.
+        # 7. Verified: what the colour held before can go now.
         await self._retire_displaced(release)
 
     async def _analyse(self, release: ReleaseRecord) -> str | None:

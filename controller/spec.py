@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import (
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -87,6 +88,50 @@ class Gate(StrictModel):
     def is_enabled(self) -> bool:
         """Whether the gate runs at all."""
         return self.duration > 0
+
+
+class LoadGate(StrictModel):
+    """Locust on preview and live at once, and the limits preview must keep.
+
+    Both frontends get the same load for the same time. Fewer than
+    ``min_requests`` requests measured on preview fails the gate: no data
+    never passes. Relative limits apply only when a live colour answered.
+    """
+
+    users: int = Field(default=5, ge=1, le=100)
+    rate: float = Field(
+        default=20.0, gt=0, le=1000, description="requests per second per target"
+    )
+    duration: Duration = Field(default=20.0, ge=2, le=600)
+    path: str = "/"
+    max_failure_share: float = Field(default=0.01, ge=0, le=1)
+    max_p95: Duration = Field(default=1.0, gt=0, le=600)
+    max_failure_share_increase: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="how far preview's failure share may exceed live's",
+    )
+    max_p95_ratio: float | None = Field(
+        default=None, gt=0, le=1000, description="preview's p95 over live's, at most"
+    )
+    min_requests: int = Field(default=20, ge=1, le=1_000_000, validate_default=True)
+
+    _path = field_validator("path")(check_path)
+
+    @field_validator("min_requests")
+    @classmethod
+    def _reachable(cls, value: int, info: ValidationInfo) -> int:
+        rate, duration = info.data.get("rate"), info.data.get("duration")
+        if rate is None or duration is None:
+            return value  # already refused for their own sake
+        planned = int(rate * duration)
+        if value > planned:
+            raise ValueError(
+                f"must be at most the {planned} requests that rate {rate:g}/s "
+                f"sends in {duration:g}s, got {value}"
+            )
+        return value
 
 
 class HookPhase(enum.StrEnum):
@@ -168,6 +213,9 @@ class ServiceSpec(StrictModel):
     )
     post_verify: Gate = Field(
         default=Gate(), description="probes of live after the flip; a breach flips back"
+    )
+    load_gate: LoadGate | None = Field(
+        default=None, description="Locust on preview and live, after the analysis"
     )
     verify_hook: VerifyHook | None = Field(
         default=None, description="a command run against preview and/or live"

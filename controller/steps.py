@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -44,6 +45,11 @@ class StepAborted(Exception):
     """A person asked the release to stop."""
 
 
+def state_dir_of_env() -> Path:
+    """The state directory as the controller's settings read it."""
+    return Path(os.environ.get("BGCTL_STATE_DIR", ".bgctl")).absolute()
+
+
 @dataclass
 class Steps:
     """The engine, the proxy and the store, as one release's steps use them."""
@@ -55,6 +61,9 @@ class Steps:
     proxy_host: str
     stop_timeout: float
     extra_labels: Mapping[str, str] = field(default_factory=dict)
+    # Where load gates keep their results; by default BGCTL_STATE_DIR, read
+    # by the same rule as the controller's settings.
+    state_dir: Path = field(default_factory=state_dir_of_env)
 
     # Deploying ---------------------------------------------------------------
 
