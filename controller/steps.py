@@ -45,11 +45,6 @@ class StepAborted(Exception):
     """A person asked the release to stop."""
 
 
-def state_dir_of_env() -> Path:
-    """The state directory as the controller's settings read it."""
-    return Path(os.environ.get("BGCTL_STATE_DIR", ".bgctl")).absolute()
-
-
 @dataclass
 class Steps:
     """The engine, the proxy and the store, as one release's steps use them."""
@@ -60,10 +55,8 @@ class Steps:
     client: httpx.AsyncClient
     proxy_host: str
     stop_timeout: float
+    state_dir: Path  # load gates keep their results under it
     extra_labels: Mapping[str, str] = field(default_factory=dict)
-    # Where load gates keep their results; by default BGCTL_STATE_DIR, read
-    # by the same rule as the controller's settings.
-    state_dir: Path = field(default_factory=state_dir_of_env)
 
     # Deploying ---------------------------------------------------------------
 

@@ -164,6 +164,7 @@ def _build(
         client=httpx.AsyncClient(),
         proxy_host=local_host(settings.proxy_bind),
         stop_timeout=settings.stop_timeout,
+        state_dir=settings.state_dir,
         extra_labels={**settings.extra_labels, **scope},
     )
     return Context(
