@@ -9,9 +9,7 @@ Process liveness is read from ``/proc`` so that a zombie counts as dead.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import signal
 import subprocess
 from dataclasses import dataclass
@@ -20,10 +18,9 @@ from pathlib import Path
 from proxy.errors import ConfigRejected, ProxyUnavailable
 from proxy.haproxy.master import MasterCli, ProcessTable
 from proxy.haproxy.policies import wait_for
+from proxy.supervision import MasterProcess, log_size, read_log, read_pid
 
 log = logging.getLogger(__name__)
-
-LOG_TAIL_CHARS = 4000
 
 
 class _Exited(Exception):
@@ -61,25 +58,26 @@ def check_config(binary: str, config: Path) -> None:
         )
 
 
-class HAProxyProcess:
+class HAProxyProcess(MasterProcess):
     """One master-worker HAProxy, started here or adopted from a pidfile."""
 
+    name = "haproxy"
+    quit_signal = signal.SIGUSR1  # soft stop: finish requests, then exit
+
     def __init__(self, binary: str, paths: ProcessPaths, *, timeout: float) -> None:
-        self.binary = binary
+        super().__init__(binary, paths.pidfile, paths.log, timeout=timeout)
         self.paths = paths
-        self.timeout = timeout
         self.master = MasterCli(paths.master_socket)
-        self.pid: int | None = None
-        self.pgid: int | None = None
-        self._child: subprocess.Popen[bytes] | None = None
+
+    def is_ours(self, pid: int) -> bool:
+        """Whether ``pid`` is a live HAProxy loading this configuration."""
+        return is_haproxy(pid, self.paths.config)
 
     def start(self) -> ProcessTable:
         """Start HAProxy and wait until its first worker runs."""
         self.paths.pidfile.unlink(missing_ok=True)
         offset = log_size(self.paths.log)
-        self._child = self._spawn()
-        self.pid = self.pgid = self._child.pid
-        log.info("haproxy master %s started", self.pid, extra={"pid": self.pid})
+        self.spawn(self._command())
         try:
             table = wait_for(self._first_worker, self.timeout)
         except _Exited:
@@ -107,8 +105,7 @@ class HAProxyProcess:
         pid = self.find_running()
         if pid is None:
             return None
-        self.pid = pid
-        self.pgid = pid if own_group(pid) else None
+        self.take_over(pid)
         try:
             table: ProcessTable | None = self.master.processes(patience=1.0)
         except ProxyUnavailable:
@@ -140,42 +137,8 @@ class HAProxyProcess:
             )
         return after
 
-    def is_alive(self) -> bool:
-        """Whether the master process exists and is not a zombie."""
-        if self._child is not None:
-            return self._child.poll() is None
-        return self.pid is not None and is_haproxy(self.pid, self.paths.config)
-
-    def stop(self, grace: float) -> None:
-        """Stop gracefully, then by force; leave no process of the group."""
-        if self.pid is None:
-            return
-        pid = self.pid
-        steps = ((signal.SIGUSR1, grace), (signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0))
-        for signum, patience in steps:
-            if self._signal_and_wait(pid, signum, patience):
-                break
-            log.warning(
-                "haproxy master %s still runs %ss after %s", pid, patience, signum.name
-            )
-        self.kill()
-        log.info("haproxy master %s stopped", pid, extra={"pid": pid})
-
-    def kill(self) -> None:
-        """Kill every process of the master's group and forget the master."""
-        with contextlib.suppress(ProcessLookupError):
-            if self.pgid is not None:
-                os.killpg(self.pgid, signal.SIGKILL)
-            elif self.pid is not None:
-                os.kill(self.pid, signal.SIGKILL)
-        if self._child is not None:
-            self._child.wait(timeout=5)
-        self.paths.pidfile.unlink(missing_ok=True)
-        self.pid = self.pgid = None
-        self._child = None
-
-    def _spawn(self) -> subprocess.Popen[bytes]:
-        command = [
+    def _command(self) -> list[str]:
+        return [
             self.binary,
             "-W",
             "-S",
@@ -185,17 +148,6 @@ class HAProxyProcess:
             "-p",
             str(self.paths.pidfile),
         ]
-        with self.paths.log.open("ab") as output:
-            try:
-                return subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                raise ProxyUnavailable(f"cannot run {self.binary!r}: {exc}") from exc
 
     def _first_worker(self) -> ProcessTable | None:
         if not self.is_alive():
@@ -213,22 +165,6 @@ class HAProxyProcess:
             return None
         return table if table.reloads > before.reloads else None
 
-    def _signal_and_wait(
-        self, pid: int, signum: signal.Signals, patience: float
-    ) -> bool:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
-        gone = wait_for(lambda: True if not self.is_alive() else None, patience)
-        return gone is not None
-
-
-def read_pid(pidfile: Path) -> int | None:
-    """The pid a pidfile holds, or None if it is missing or unreadable."""
-    try:
-        return int(pidfile.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
 
 def is_haproxy(pid: int, config: Path) -> bool:
     """Whether ``pid`` is a live (not zombie) HAProxy loading ``config``."""
@@ -240,33 +176,6 @@ def is_haproxy(pid: int, config: Path) -> bool:
         return False
     state = stat.rpartition(")")[2].split()[0]
     return state != "Z" and str(config).encode() in argv
-
-
-def own_group(pid: int) -> bool:
-    """Whether ``pid`` leads its own process group, as started here."""
-    try:
-        return os.getpgid(pid) == pid
-    except ProcessLookupError:
-        return False
-
-
-def log_size(path: Path) -> int:
-    """The current size of a log file, 0 if it does not exist."""
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def read_log(path: Path, offset: int = 0) -> str:
-    """A log file from ``offset``, at most its last few thousand characters."""
-    try:
-        with path.open("rb") as log_file:
-            log_file.seek(offset)
-            text = log_file.read().decode(errors="replace")
-    except OSError:
-        return ""
-    return text[-LOG_TAIL_CHARS:]
 
 
 def summary(output: str) -> str:

@@ -16,7 +16,6 @@ and the log.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -25,9 +24,9 @@ from pathlib import Path
 
 from proxy.errors import ConfigRejected, ProxyUnavailable
 from proxy.haproxy.policies import wait_for
-from proxy.haproxy.process import log_size, own_group, read_log, read_pid
 from proxy.nginx import procfs
 from proxy.nginx.files import NginxFiles
+from proxy.supervision import MasterProcess, log_size, read_log, read_pid
 
 log = logging.getLogger(__name__)
 
@@ -60,24 +59,26 @@ def check_config(binary: str, files: NginxFiles, path: Path) -> None:
         )
 
 
-class NginxProcess:
+class NginxProcess(MasterProcess):
     """One nginx master, started here or adopted from its pidfile."""
 
+    name = "nginx"
+    quit_signal = signal.SIGQUIT  # graceful: workers finish, then exit
+
     def __init__(self, binary: str, files: NginxFiles, *, timeout: float) -> None:
-        self.binary = binary
+        super().__init__(binary, files.pidfile, files.error_log, timeout=timeout)
         self.files = files
-        self.timeout = timeout
-        self.pid: int | None = None
-        self.pgid: int | None = None
-        self._child: subprocess.Popen[bytes] | None = None
+
+    def is_ours(self, pid: int) -> bool:
+        """Whether ``pid`` is a live nginx master of this configuration."""
+        return procfs.is_master(pid, self.files.config)
 
     def start(self) -> tuple[int, ...]:
         """Start nginx and wait until its workers run; return their pids."""
         self.files.pidfile.unlink(missing_ok=True)
         offset = log_size(self.files.error_log)
-        self._child = self._spawn()
-        self.pid = self.pgid = self._child.pid
-        log.info("nginx master %s started", self.pid, extra={"pid": self.pid})
+        files = self.files
+        self.spawn([self.binary, "-p", f"{files.home}/", "-c", str(files.config)])
         try:
             workers = wait_for(self._first_workers, self.timeout)
         except _Exited:
@@ -94,17 +95,14 @@ class NginxProcess:
     def find_running(self) -> int | None:
         """The master the pidfile names, if it runs with our configuration."""
         pid = read_pid(self.files.pidfile)
-        if pid is None or not procfs.is_master(pid, self.files.config):
-            return None
-        return pid
+        return pid if pid is not None and self.is_ours(pid) else None
 
     def adopt(self) -> bool:
         """Take over the master the pidfile names; whether there was one."""
         pid = self.find_running()
         if pid is None:
             return False
-        self.pid = pid
-        self.pgid = pid if own_group(pid) else None
+        self.take_over(pid)
         log.info("adopted nginx master %s", pid, extra={"pid": pid})
         return True
 
@@ -143,56 +141,6 @@ class NginxProcess:
             )
         return workers
 
-    def is_alive(self) -> bool:
-        """Whether the master process exists and is not a zombie."""
-        if self._child is not None:
-            return self._child.poll() is None
-        return self.pid is not None and procfs.is_master(self.pid, self.files.config)
-
-    def stop(self, grace: float) -> None:
-        """Quit gracefully, then by force; leave no process of the group."""
-        if self.pid is None:
-            return
-        pid = self.pid
-        steps = ((signal.SIGQUIT, grace), (signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0))
-        for signum, patience in steps:
-            if self._signal_and_wait(pid, signum, patience):
-                break
-            log.warning(
-                "nginx master %s still runs %ss after %s", pid, patience, signum.name
-            )
-        self.kill()
-        log.info("nginx master %s stopped", pid, extra={"pid": pid})
-
-    def kill(self) -> None:
-        """Kill every process of the master's group and forget the master."""
-        with contextlib.suppress(ProcessLookupError):
-            if self.pgid is not None:
-                os.killpg(self.pgid, signal.SIGKILL)
-            elif self.pid is not None:
-                for pid in reversed(self.every_process()):
-                    os.kill(pid, signal.SIGKILL)
-        if self._child is not None:
-            self._child.wait(timeout=5)
-        self.files.pidfile.unlink(missing_ok=True)
-        self.pid = self.pgid = None
-        self._child = None
-
-    def _spawn(self) -> subprocess.Popen[bytes]:
-        files = self.files
-        command = [self.binary, "-p", f"{files.home}/", "-c", str(files.config)]
-        with files.error_log.open("ab") as output:
-            try:
-                return subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                raise ProxyUnavailable(f"cannot run {self.binary!r}: {exc}") from exc
-
     def _first_workers(self) -> tuple[int, ...] | None:
         if not self.is_alive():
             raise _Exited
@@ -211,14 +159,6 @@ class NginxProcess:
             return workers, ""
         output = read_log(self.files.error_log, offset)
         return ((), output) if has_given_up(output) else None
-
-    def _signal_and_wait(
-        self, pid: int, signum: signal.Signals, patience: float
-    ) -> bool:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
-        gone = wait_for(lambda: True if not self.is_alive() else None, patience)
-        return gone is not None
 
 
 def has_given_up(output: str) -> bool:
