@@ -45,6 +45,9 @@ class Pick(enum.StrEnum):
     RANDOM = "random"  # a fresh draw each run
 
 
+CONTAINER_KINDS = frozenset({"kill", "stop", "pause", "restart"})
+TRAFFIC_KINDS = frozenset({"latency", "error", "reset", "blackhole", "bandwidth"})
+
 Probability = Annotated[float, Field(ge=0, le=1)]
 FaultDuration = Annotated[Duration, Field(ge=0, le=MAX_FAULT_DURATION)]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from chaos.errors import FaultFailed, TargetRefused
 from chaos.experiment import Experiment, FaultActivity
-from chaos.fault_spec import Fault, Pick
+from chaos.fault_spec import TRAFFIC_KINDS, Fault, Pick
 from chaos.ledger import FaultRecord
 from chaos.ports import Engine, ReplicaRef, ServiceFacts, Services
 from proxy.routes import Color
@@ -50,7 +50,7 @@ class Step:
 
 
 def _is_traffic_kind(kind: str) -> bool:
-    return kind in {"latency", "error", "reset", "blackhole", "bandwidth"}
+    return kind in TRAFFIC_KINDS
 
 
 async def make_plan(

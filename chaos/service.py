@@ -20,6 +20,7 @@ from chaos.control import RunControl
 from chaos.db import utc_now
 from chaos.errors import ChaosError, FaultFailed, RunConflict, RunNotFound
 from chaos.experiment import Experiment
+from chaos.fault_spec import CONTAINER_KINDS, TRAFFIC_KINDS
 from chaos.faults.base import Mechanism
 from chaos.faults.container import ContainerFaults
 from chaos.faults.traffic import TrafficFaults
@@ -35,8 +36,6 @@ from chaos.undo import Undoer
 
 log = logging.getLogger(__name__)
 
-CONTAINER_KINDS = ("kill", "stop", "pause", "restart")
-TRAFFIC_KINDS = ("latency", "error", "reset", "blackhole", "bandwidth")
 ABORT_PATIENCE = 15.0  # seconds an abort waits for faults and rollbacks
 
 
