@@ -33,17 +33,18 @@ class Undoer:
         self._services = services
         self._locks: dict[int, asyncio.Lock] = {}
 
-    async def undo(self, fault_id: int, lost: str | None = None) -> None:
+    async def undo(self, fault_id: int, lost: str | None = None) -> bool:
         """Take one fault back; FaultFailed (and the fault stays open) on failure.
 
         ``lost`` says why a fault stopped working before its time; it is
-        undone all the same and closed as failed, with that reason.
+        undone all the same and closed as failed, with that reason. False
+        when someone else had taken the fault back already.
         """
         lock = self._locks.setdefault(fault_id, asyncio.Lock())
         async with lock:
             record = self.ledger.get(fault_id)
             if not record.state.is_open:
-                return
+                return False
             try:
                 await self._mechanisms[record.kind].undo(record)
             except Exception as exc:
@@ -56,6 +57,7 @@ class Undoer:
         self._locks.pop(fault_id, None)
         self.note(record, f"chaos: {record.kind} fault on {record.color} undone")
         log.info("fault %s (%s) undone", fault_id, record.kind)
+        return True
 
     async def undo_lost(self) -> list[FaultRecord]:
         """Undo at once every applied fault that is no longer in place."""
@@ -63,16 +65,24 @@ class Undoer:
         for record in self.ledger.open_faults():
             if record.state is not FaultState.APPLIED:
                 continue
+            if self.undoing(record.id):
+                continue  # its proxy stops because it is being taken back
             reason = self._mechanisms[record.kind].lost(record)
             if reason is None:
                 continue
             log.error("fault %s is lost: %s; undoing it", record.id, reason)
-            lost.append(record)
             try:
-                await self.undo(record.id, f"lost: {reason}")
+                closed = await self.undo(record.id, f"lost: {reason}")
             except FaultFailed:
-                continue
+                closed = True
+            if closed:
+                lost.append(record)
         return lost
+
+    def undoing(self, fault_id: int) -> bool:
+        """Whether an undo of this fault is under way right now."""
+        lock = self._locks.get(fault_id)
+        return lock is not None and lock.locked()
 
     async def undo_all(self, run_id: str | None = None) -> tuple[list[int], list[str]]:
         """Undo every open fault (of one run): the ids undone, and the errors."""

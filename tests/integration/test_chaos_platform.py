@@ -76,7 +76,8 @@ def test_a_traffic_fault_detours_blue_and_the_route_comes_back(
         lambda: controller.api("GET", url, role="sre").json()["status"] != "running",
         "the end of the run",
     )
-    assert controller.api("GET", url, role="sre").json()["status"] == "completed"
+    ended = controller.api("GET", url, role="sre").json()
+    assert ended["status"] == "completed", ended
     assert blue_route(controller, service) == direct
 
 
