@@ -1,0 +1,4 @@
+"""The benchmark suite.
+
+Flip under load, proxy overhead, deploy overhead, controller API.
+"""
