@@ -78,6 +78,7 @@ class Stack:
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="bgctl-bench-"))
     )
     port: int = field(default_factory=free_port)
+    labels: dict[str, str] = field(default_factory=lambda: {BENCH_LABEL: "true"})
     process: subprocess.Popen[bytes] | None = None
     client: httpx.Client = field(init=False)
 
@@ -89,7 +90,7 @@ class Stack:
         env = self._env(
             BGCTL_API_PORT=str(self.port),
             BGCTL_PROXY=self.driver,
-            BGCTL_EXTRA_LABELS=f"{BENCH_LABEL}=true",
+            BGCTL_EXTRA_LABELS=",".join(f"{k}={v}" for k, v in self.labels.items()),
             BGCTL_STOP_TIMEOUT="5",
         )
         log = open(self.state_dir / "controller.log", "ab")  # noqa: SIM115
