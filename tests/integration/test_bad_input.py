@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import docker
 import pytest
 
-from tests.harness import Controller, service_spec, unique_name
+from tests.harness import Controller, controller_fixture, service_spec, unique_name
 
 
 def snapshot(controller: Controller, name: str) -> tuple[Any, ...]:
@@ -32,10 +33,20 @@ def snapshot(controller: Controller, name: str) -> tuple[Any, ...]:
     return status["live_color"], colors, containers, digest
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def controller() -> Iterator[Controller]:
+    """One controller for the whole module: every request here is refused."""
+    yield from controller_fixture()
+
+
+@pytest.fixture(scope="module")
 def live_service(controller: Controller) -> str:
     name = controller.live_service()
     return name
+
+
+def registered(controller: Controller) -> set[str]:
+    return {s["name"] for s in controller.api("GET", "/api/v1/services").json()}
 
 
 def error_of(response: Any) -> dict[str, Any]:
@@ -72,30 +83,28 @@ def test_a_bad_spec_names_the_field_and_changes_nothing(
 
 @pytest.mark.parametrize("name", ["we b", "web\n", "Web"])
 def test_a_bad_service_name_is_refused(controller: Controller, name: str) -> None:
+    before = registered(controller)
     response = controller.api(
         "PUT", f"/api/v1/services/{quote(name)}", json=service_spec("web")
     )
     error = error_of(response)
     assert error["field"] == "service"
     assert repr(name) in error["message"]
-    assert controller.api("GET", "/api/v1/services").json() == []
+    assert registered(controller) == before
 
 
 def test_a_release_of_a_missing_image_is_refused(
     controller: Controller, live_service: str
 ) -> None:
     before = snapshot(controller, live_service)
-    response = controller.api(
-        "POST",
-        f"/api/v1/services/{live_service}/releases",
-        json={"image": "no-such-tag"},
-    )
+    releases = f"/api/v1/services/{live_service}/releases"
+    history = controller.api("GET", releases).json()
+    response = controller.api("POST", releases, json={"image": "no-such-tag"})
     error = error_of(response)
     assert error["field"] == "image"
     assert "no-such-tag" in error["message"]
     assert snapshot(controller, live_service) == before
-    history = controller.api("GET", f"/api/v1/services/{live_service}/releases")
-    assert len(history.json()) == 1
+    assert controller.api("GET", releases).json() == history
 
 
 def test_a_release_of_another_repository_is_refused(
@@ -188,4 +197,4 @@ def test_a_port_another_program_holds_is_refused(controller: Controller) -> None
         response = controller.api("PUT", f"/api/v1/services/{spec['name']}", json=spec)
     assert response.status_code == 409
     assert error_of(response)["field"] == "endpoints.live"
-    assert controller.api("GET", "/api/v1/services").json() == []
+    assert spec["name"] not in registered(controller)
