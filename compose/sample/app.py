@@ -193,6 +193,9 @@ class SampleServer(ThreadingHTTPServer):
     """One thread per connection, with the knobs and state the handler needs."""
 
     daemon_threads = True
+    # socketserver's backlog of 5 drops SYNs when a proxy opens connections
+    # in a burst (a reload's new workers), and each drop costs a 1 s retry.
+    request_queue_size = 128
 
     def __init__(self, settings: Settings) -> None:
         if ":" in settings.host:

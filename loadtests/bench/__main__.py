@@ -29,6 +29,19 @@ from loadtests.bench.stack import MIN_READY, STARTUP_DELAY, Stack, bench_spec
 
 log = logging.getLogger("bench")
 PROXIES = ("haproxy", "nginx")
+NOTES = [
+    "Locust (one process), both controllers, both proxies and the replicas "
+    "share the machine's CPUs; the load generator's own latency is in every "
+    "figure, direct ones included.",
+    "Flips alternate promote (v2 live) and rollback (v1 live again); v2 is "
+    "staged again before each promotion, under the same load. A flip's time "
+    "is the API call's: a promotion answers once live has moved and the "
+    "watch has begun, a rollback once live has moved back.",
+    "Direct loads one replica of the live colour on its published port; the "
+    "proxy spreads the same load over both replicas.",
+    "Throughput rows run Locust as fast as it can over the given "
+    "connections, so they measure Locust and the proxy together.",
+]
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -137,7 +150,7 @@ def _sections(samples: list[Sample], records: dict[str, Record]) -> dict[str, An
         }
         if record.error:
             notes.append(f"{name}: the flips stopped early: {record.error}")
-    return {"flip": flip, "deploy": deploy, "api": api, "notes": notes}
+    return {"flip": flip, "deploy": deploy, "api": api, "notes": notes + NOTES}
 
 
 def _moments(records: dict[str, Record]) -> dict[str, list[float]]:
