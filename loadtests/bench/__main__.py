@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC)
     raw_dir = ROOT / "loadtests" / "results" / f"bench-{stamp:%Y%m%dT%H%M%SZ}"
     raw_dir.mkdir(parents=True, exist_ok=True)
+    # SIGTERM stops the run the way Ctrl-C does, so every stack is closed.
+    signal.signal(signal.SIGTERM, _interrupt)
     stacks = {name: Stack(name) for name in args.proxies}
     try:
         results = _run(args, stacks, raw_dir)
@@ -88,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     results["date"] = f"{stamp:%Y-%m-%dT%H:%M:%SZ}"
     _write(args, results, raw_dir)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
 
 
 def _run(

@@ -70,12 +70,14 @@ def run_flips(
     """Flip every stack ``flips`` times under ``load``, noting in ``records``."""
     run = LoadRun(load, out_dir, "flips").start()
     done = threading.Event()
-    poller = threading.Thread(target=_poll, args=(stacks, records, done))
+    poller = threading.Thread(target=_poll, args=(stacks, records, done), daemon=True)
     poller.start()
     try:
         time.sleep(gap)  # the load settles before the first flip
         drivers = [
-            threading.Thread(target=_drive, args=(stack, flips, gap, offset, rec))
+            threading.Thread(
+                target=_drive, args=(stack, flips, gap, offset, rec), daemon=True
+            )
             for offset, (stack, rec) in enumerate(
                 (stacks[name], records[name]) for name in stacks
             )
@@ -106,7 +108,7 @@ def _drive(stack: Stack, flips: int, gap: float, offset: int, record: Record) ->
                 time.sleep(gap)
                 record.flips.append(_flip(stack, "rollback"))
             time.sleep(gap)
-    except StackError as exc:
+    except Exception as exc:  # a refused step, or a controller that went away
         record.error = str(exc)
 
 

@@ -83,6 +83,12 @@ class LoadRun:
             self._process.send_signal(signal.SIGTERM)
         return self.wait()
 
+    def kill(self) -> None:
+        """End Locust at once, without its summary."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+
     def wait(self) -> list[Sample]:
         """Wait for Locust to end (killed past its grace); the samples."""
         if self._process is None:
@@ -90,8 +96,10 @@ class LoadRun:
         try:
             self._process.wait(timeout=self.load.seconds + GRACE)
         except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+            self.kill()
+        except BaseException:  # the benchmark itself is being stopped
+            self.kill()
+            raise
         try:
             return read_samples(self.samples_path)
         except FileNotFoundError:
