@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import typer
-import yaml
 
+from controller.cli_apply import apply
 from controller.cli_chaos import chaos_app
 from controller.cli_common import (
     EXIT_REFUSED,
@@ -74,31 +74,9 @@ def serve(
     )
 
 
-@app.command()
-def apply(
-    spec: Path, url: Url = None, token: BearerToken = None, as_json: AsJson = False
-) -> None:
-    """Register or update a service from a YAML spec file."""
-    try:
-        body = yaml.safe_load(spec.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        typer.echo(f"error: cannot read spec {spec}: {exc}", err=True)
-        raise typer.Exit(EXIT_REFUSED) from exc
-    if not isinstance(body, dict) or "name" not in body:
-        typer.echo(f"error: spec {spec} must be a mapping with a name", err=True)
-        raise typer.Exit(EXIT_REFUSED)
-    client = client_for(url, token)
-    try:
-        json.dumps(body, allow_nan=False)
-    except ValueError as exc:
-        typer.echo(f"error: spec {spec}: {exc}", err=True)
-        raise typer.Exit(EXIT_REFUSED) from exc
-    status = call(lambda: client.put(f"/api/v1/services/{body['name']}", body))
-    show(status, as_json, _status_text)
-
-
-# The release commands live in cli_release; registered here so that help
-# lists them in the order a release goes through them, after apply.
+# apply and the release commands live in their own modules; registered here
+# so that help lists them in the order a release goes through them.
+app.command()(apply)
 app.command()(deploy)
 app.command()(promote)
 app.command()(rollback)
