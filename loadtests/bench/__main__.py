@@ -30,6 +30,14 @@ from loadtests.bench.stack import MIN_READY, STARTUP_DELAY, Stack, bench_spec
 
 log = logging.getLogger("bench")
 PROXIES = ("haproxy", "nginx")
+# flag, type, default, lowest, highest, what it sets
+BOUNDED = [
+    ("--flips", int, 10, 2, 100, "flips per proxy"),
+    ("--users", int, 32, 1, 200, "keep-alive users on each target"),
+    ("--rate", float, 10.0, 0.1, 200, "requests per second of each user"),
+    ("--gap", float, 2.0, 1, 30, "seconds of quiet before and after a flip"),
+    ("--seconds", float, 8.0, 2, 120, "seconds of each proxy overhead run"),
+]
 NOTES = [
     "Locust (one process), both controllers, both proxies and the replicas "
     "share the machine's CPUs; the load generator's own latency is in every "
@@ -47,26 +55,48 @@ NOTES = [
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; every figure bounded, so a run always ends."""
-    parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
-    add = parser.add_argument
-    add("--flips", type=_bounded(int, 2, 100), default=10, help="flips per proxy")
-    add("--users", type=_bounded(int, 1, 200), default=32, help="connections each")
-    add("--rate", type=_bounded(float, 0.1, 200), default=10.0, help="req/s a user")
-    add("--gap", type=_bounded(float, 1.0, 30), default=2.0, help="s between steps")
-    add(
-        "--seconds", type=_bounded(float, 2, 120), default=8.0, help="s an overhead run"
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench",
+        description="Benchmark flips under load, proxy and deploy overhead and "
+        "the controller API; write the report, its plot and its figures.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    add("--proxies", nargs="+", choices=PROXIES, default=list(PROXIES))
-    add("--report", type=Path, default=ROOT / "BENCHMARKS.md")
-    add("--figures", type=Path, default=ROOT / "docs" / "benchmarks")
+    for flag, kind, default, low, high, text in BOUNDED:
+        parser.add_argument(
+            flag,
+            type=_bounded(kind, low, high),
+            default=default,
+            help=f"{text}, {low:g} to {high:g}",
+        )
+    parser.add_argument(
+        "--proxies",
+        nargs="+",
+        choices=PROXIES,
+        default=list(PROXIES),
+        help="the proxy drivers to compare",
+    )
+    parser.add_argument(
+        "--report", type=Path, default=ROOT / "BENCHMARKS.md", help="the report"
+    )
+    parser.add_argument(
+        "--figures",
+        type=Path,
+        default=ROOT / "docs" / "benchmarks",
+        help="the folder for the plot and the figures as JSON",
+    )
     return parser.parse_args(argv)
 
 
 def _bounded(kind: type[Any], low: float, high: float) -> Any:
     def check(raw: str) -> Any:
-        value = kind(raw)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be {low:g} to {high:g}, got {raw}")
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be {kind.__name__} {low:g} to {high:g}, got {raw!r}"
+            )
         return value
 
     return check
@@ -176,10 +206,13 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _command(args: argparse.Namespace) -> str:
-    return (
+    command = (
         f"scripts/bench --flips {args.flips} --users {args.users} "
         f"--rate {args.rate:g} --gap {args.gap:g} --seconds {args.seconds:g}"
     )
+    if list(args.proxies) != list(PROXIES):
+        command += " --proxies " + " ".join(args.proxies)
+    return command
 
 
 def _title(args: argparse.Namespace) -> str:

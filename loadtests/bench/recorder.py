@@ -15,6 +15,7 @@ run loads every target at the same moment with the same pacing.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 from typing import Any, TextIO
@@ -82,6 +83,9 @@ def _open(**_: Any) -> None:
     global _out
     _out = open(os.environ["BENCH_SAMPLES"], "w")  # noqa: SIM115
     _out.write(HEADER + "\n")
+    # Closed only when the process exits: requests still in flight when
+    # Locust starts quitting end after its quitting event, and count too.
+    atexit.register(_out.close)
 
 
 @events.request.add_listener
@@ -100,6 +104,6 @@ def _record(
 
 
 @events.quitting.add_listener
-def _close(**_: Any) -> None:
+def _flush(**_: Any) -> None:
     if _out is not None:
-        _out.close()
+        _out.flush()
