@@ -9,7 +9,6 @@ controller could not be reached or waiting timed out.
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -29,6 +28,7 @@ from controller.cli_common import (
 )
 from controller.cli_loadtest import loadtest
 from controller.cli_release import abort, deploy, promote, rollback
+from controller.logs import LogFormat, configure_logging
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(chaos_app, name="chaos")
@@ -40,6 +40,10 @@ def serve(
     port: Annotated[int | None, typer.Option(help="API port")] = None,
     state_dir: Annotated[Path | None, typer.Option(help="state directory")] = None,
     log_level: Annotated[str, typer.Option(help="log level")] = "info",
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(envvar="BGCTL_LOG_FORMAT", help="log lines as text or JSON"),
+    ] = LogFormat.TEXT,
 ) -> None:
     """Run the controller and the proxy it supervises."""
     import os
@@ -55,10 +59,7 @@ def serve(
         os.environ["BGCTL_API_PORT"] = str(port)
     if state_dir:
         os.environ["BGCTL_STATE_DIR"] = str(state_dir)
-    logging.basicConfig(
-        level=log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(log_level, log_format)
     try:
         settings = Settings.from_env()
         controller = create_app(settings)
