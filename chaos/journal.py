@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.db import Database, utc_now
+from chaos.ports import RUN_EVENT, Events
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chaos_runs (
@@ -113,8 +114,9 @@ class RunRecord:
 class Journal:
     """Runs and activities in the controller's SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, events: Events | None = None) -> None:
         self._db = Database(path, SCHEMA)
+        self._events = events
 
     def start(
         self,
@@ -143,6 +145,9 @@ class Journal:
                     utc_now(),
                 ),
             )
+        how = "dry run" if dry_run else "run"
+        text = f"{how} of {experiment['title']!r} started by {actor}"
+        self._announce(experiment["service"], run_id, RunStatus.RUNNING, text)
         return self.get(run_id)
 
     def set_plan(self, run_id: str, plan: list[dict[str, Any]]) -> None:
@@ -186,12 +191,21 @@ class Journal:
     ) -> RunRecord:
         """Store a run's verdict; a final verdict is never overwritten."""
         with self._db.tx() as db:
-            db.execute(
+            ended = db.execute(
                 "UPDATE chaos_runs SET status = ?, deviated = ?, reason = ?,"
                 " ended_at = ? WHERE id = ? AND status = 'running'",
                 (status.value, int(deviated), reason, utc_now(), run_id),
-            )
-        return self.get(run_id)
+            ).rowcount
+        run = self.get(run_id)
+        if ended:
+            self._announce(run.service, run_id, status, reason)
+        return run
+
+    def _announce(
+        self, service: str, run_id: str, status: RunStatus, text: str
+    ) -> None:
+        if self._events is not None:
+            self._events.publish(RUN_EVENT, service, run_id, status.value, text)
 
     def running(self) -> list[RunRecord]:
         """Runs not yet ended."""

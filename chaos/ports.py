@@ -1,7 +1,7 @@
 """What chaos needs from the platform it runs on, and nothing more.
 
-The controller implements these three interfaces and hands them in; chaos
-never imports the controller. Every container id given to ``Engine`` is one
+The controller implements these interfaces and hands them in; chaos never
+imports the controller. Every container id given to ``Engine`` is one
 that ``Engine.replicas`` returned: chaos never acts on anything else.
 """
 
@@ -109,3 +109,20 @@ class Services(Protocol):
 
     def note(self, service: str, text: str) -> None:
         """Add a line to the timeline of the service's release in flight, if any."""
+
+
+class Events(Protocol):
+    """Where chaos announces, as they happen, its runs' and faults' changes."""
+
+    def publish(
+        self, kind: str, service: str, run_id: str, status: str, text: str
+    ) -> None:
+        """Announce one change; ``kind`` is ``RUN_EVENT`` or ``FAULT_EVENT``.
+
+        ``status`` is the run's status, or ``applied`` or ``undone`` for a
+        fault. It must return at once and never raise.
+        """
+
+
+RUN_EVENT = "chaos.run"  # a run started or ended
+FAULT_EVENT = "chaos.fault"  # a fault was applied or undone

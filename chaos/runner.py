@@ -146,7 +146,7 @@ class Runner:
             log.warning("chaos run %s: fault %s failed: %s", ctl.run_id, name, exc)
             return None
         self.ledger.mark_applied(record.id)
-        self._undoer.note(record, f"chaos: {fault.kind} fault on {step.color} applied")
+        self._undoer.note(record, "applied")
         output = {"fault": record.id, **step.to_dict()}
         self._line(ctl, Stage.METHOD, name, "fault", started, output=output)
         return record

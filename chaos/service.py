@@ -27,7 +27,7 @@ from chaos.faults.traffic import TrafficFaults
 from chaos.journal import ActivityRecord, Journal, RunRecord, RunStatus, Stage
 from chaos.ledger import FaultRecord, Ledger
 from chaos.plan import admitted, make_plan, plan_dicts
-from chaos.ports import Engine, Routes, Services
+from chaos.ports import Engine, Events, Routes, Services
 from chaos.probes import Prober
 from chaos.runner import Runner
 from chaos.schedule_spec import ScheduleSpec
@@ -51,14 +51,15 @@ class ChaosService:
         *,
         fault_host: str = "127.0.0.1",
         log_dir: Path | None = None,
+        events: Events | None = None,
     ) -> None:
         self._engine = engine
         self._services = services
         self._client = httpx.AsyncClient()
         self.ledger = Ledger(database)
-        self.journal = Journal(database)
+        self.journal = Journal(database, events)
         found = mechanisms(engine, routes, fault_host, log_dir)
-        self._undoer = Undoer(self.ledger, found, services)
+        self._undoer = Undoer(self.ledger, found, services, events)
         self._runner = Runner(
             self.journal,
             self._undoer,

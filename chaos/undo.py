@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from chaos.errors import FaultFailed
 from chaos.faults.base import Mechanism
 from chaos.ledger import FaultRecord, FaultState, Ledger
-from chaos.ports import Services
+from chaos.ports import FAULT_EVENT, Events, Services
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +26,16 @@ class Undoer:
     """Undoes faults through their mechanisms and closes them in the ledger."""
 
     def __init__(
-        self, ledger: Ledger, mechanisms: Mapping[str, Mechanism], services: Services
+        self,
+        ledger: Ledger,
+        mechanisms: Mapping[str, Mechanism],
+        services: Services,
+        events: Events | None = None,
     ) -> None:
         self.ledger = ledger
         self._mechanisms = mechanisms
         self._services = services
+        self._events = events
         self._locks: dict[int, asyncio.Lock] = {}
 
     async def undo(self, fault_id: int, lost: str | None = None) -> bool:
@@ -55,7 +60,7 @@ class Undoer:
                 ) from exc
             self.ledger.close(fault_id, lost)
         self._locks.pop(fault_id, None)
-        self.note(record, f"chaos: {record.kind} fault on {record.color} undone")
+        self.note(record, "undone")
         log.info("fault %s (%s) undone", fault_id, record.kind)
         return True
 
@@ -96,8 +101,13 @@ class Undoer:
                 undone.append(record.id)
         return undone, errors
 
-    def note(self, record: FaultRecord, text: str) -> None:
-        """Say on the release timeline that a fault came or went."""
+    def note(self, record: FaultRecord, change: str) -> None:
+        """Say on the release timeline, and as an event, that a fault was
+        ``applied`` or ``undone``."""
+        text = f"chaos: {record.kind} fault on {record.color} {change}"
+        if self._events is not None:
+            service, run_id = record.service, record.run_id
+            self._events.publish(FAULT_EVENT, service, run_id, change, text)
         try:
             self._services.note(record.service, f"{text} (run {record.run_id})")
         except Exception as exc:

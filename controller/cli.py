@@ -28,6 +28,7 @@ from controller.cli_common import (
 )
 from controller.cli_loadtest import loadtest
 from controller.cli_release import abort, deploy, promote, rollback
+from controller.cli_watch import watch_status
 from controller.logs import LogFormat, configure_logging
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -48,9 +49,8 @@ def serve(
     """Run the controller and the proxy it supervises."""
     import os
 
-    import uvicorn
-
     from controller.api import create_app
+    from controller.server import STARTUP_FAILURE, run
     from controller.settings import Settings, SettingsError
 
     if host:
@@ -66,13 +66,8 @@ def serve(
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_REFUSED) from exc
-    uvicorn.run(
-        controller,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
-        log_level=log_level,
-    )
+    if not run(controller, settings.api_host, settings.api_port, log_level):
+        raise typer.Exit(STARTUP_FAILURE)
 
 
 # apply and the release commands live in their own modules; registered here
@@ -88,6 +83,9 @@ app.command()(loadtest)
 @app.command()
 def status(
     service: Annotated[str | None, typer.Argument()] = None,
+    watch: Annotated[
+        bool, typer.Option(help="then print SERVICE's events until Ctrl-C")
+    ] = False,
     url: Url = None,
     token: BearerToken = None,
     as_json: AsJson = False,
@@ -97,6 +95,9 @@ def status(
     if service is None:
         services = call(lambda: client.get("/api/v1/services"))
         show(services, as_json, _services_text)
+        return
+    if watch:
+        watch_status(client, service, as_json, _status_text)
         return
     found = call(lambda: client.get(f"/api/v1/services/{service}"))
     show(found, as_json, _status_text)

@@ -18,6 +18,7 @@ import httpx
 DEFAULT_URL = "http://127.0.0.1:7070"
 DEFAULT_STATE_DIR = ".bgctl"
 ADMIN_TOKEN_FILE = "admin.token"
+STREAM_READ_TIMEOUT = 45.0  # seconds; the controller sends a heartbeat every 15
 
 
 class ApiError(Exception):
@@ -52,6 +53,24 @@ class Client:
         if response.status_code >= 400:
             raise ApiError(_message(response), response.status_code)
         return response.json() if response.content else None
+
+    def stream(self, path: str, params: Mapping[str, str]) -> httpx.Response:
+        """Open a streamed GET; the caller reads the response and closes it.
+
+        Reads wait at most ``STREAM_READ_TIMEOUT`` seconds for a line, which
+        a stream's heartbeats stay well within.
+        """
+        timeout = httpx.Timeout(self._http.timeout.connect, read=STREAM_READ_TIMEOUT)
+        request = self._http.build_request("GET", path, params=params, timeout=timeout)
+        try:
+            response = self._http.send(request, stream=True)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            raise ApiError(f"cannot reach the controller at {self.url}: {exc}") from exc
+        if response.status_code >= 400:
+            response.read()
+            response.close()
+            raise ApiError(_message(response), response.status_code)
+        return response
 
     def get(self, path: str) -> Any:
         """GET a path."""

@@ -14,11 +14,20 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from controller.admin_token import keyring_for
-from controller.api import audit, chaos, errors, inventory, releases, services
+from controller.api import (
+    audit,
+    chaos,
+    errors,
+    events,
+    inventory,
+    releases,
+    services,
+)
 from controller.api.audit import AuditLog
 from controller.api.auth import AccessControl, rules_of
 from controller.api.context import Context
 from controller.chaosbridge.wiring import build_chaos
+from controller.events import EventHub
 from controller.policy import ImagePolicy
 from controller.probes import local_host
 from controller.reconcile import reconcile
@@ -67,10 +76,11 @@ def create_app(
     Raises SettingsError when the admin token cannot be read or written.
     """
     keyring = keyring_for(settings)
+    hub = EventHub()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = _build(settings, runtime, driver)
+        ctx = _build(settings, runtime, driver, hub)
         app.state.context = ctx
         log.info("controller starting with state in %s", settings.state_dir)
         if settings.allowed_images:
@@ -87,6 +97,7 @@ def create_app(
             yield
         finally:
             ctx.is_ready = False
+            hub.close()
             duties.cancel()
             await asyncio.gather(duties, return_exceptions=True)
             await ctx.releases.close()
@@ -103,6 +114,8 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    # Reachable before the lifespan ends, so the server can end the streams.
+    app.state.events = hub
     _add_docs(app)
     errors.install(app)
     routers = (
@@ -111,6 +124,7 @@ def create_app(
         inventory.router,
         audit.router,
         chaos.router,
+        events.router,
     )
     for router in routers:
         app.include_router(router)
@@ -152,8 +166,9 @@ def _build(
     settings: Settings,
     runtime: ContainerRuntime | None,
     driver: ProxyDriver | None,
+    hub: EventHub,
 ) -> Context:
-    store = Store(settings.database)
+    store = Store(settings.database, listener=hub.publish_line)
     scope = {LABEL_CONTROLLER: store.controller_id()}
     engine = runtime or default_runtime(settings, scope)
     router = Router(store, driver or default_driver(settings), settings.proxy_bind)
@@ -174,7 +189,7 @@ def _build(
         router=router,
         steps=steps,
         releases=ReleaseManager(steps, ImagePolicy(settings.allowed_images)),
-        chaos=build_chaos(settings, store, engine, router),
+        chaos=build_chaos(settings, store, engine, router, hub),
     )
 
 

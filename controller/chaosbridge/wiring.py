@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from chaos.service import ChaosService
 from controller.chaosbridge.engine import ChaosEngine
+from controller.chaosbridge.events import ChaosEvents
 from controller.chaosbridge.routes import ChaosRoutes
 from controller.chaosbridge.services import ChaosServices
+from controller.events import EventHub
 from controller.probes import local_host
 from controller.routing import Router
 from controller.runtime.base import ContainerRuntime
@@ -16,7 +18,11 @@ LOG_DIR = "chaos"  # under the state directory: the fault proxies' logs
 
 
 def build_chaos(
-    settings: Settings, store: Store, runtime: ContainerRuntime, router: Router
+    settings: Settings,
+    store: Store,
+    runtime: ContainerRuntime,
+    router: Router,
+    hub: EventHub | None = None,
 ) -> ChaosService:
     """A chaos service acting through this controller's runtime and proxy.
 
@@ -30,4 +36,5 @@ def build_chaos(
         ChaosServices(store),
         fault_host=local_host(settings.publish_host),
         log_dir=settings.state_dir / LOG_DIR,
+        events=ChaosEvents(hub) if hub is not None else None,
     )

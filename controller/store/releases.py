@@ -2,13 +2,17 @@
 
 A release changes phase only through ``transition``, which checks the move
 against the phase machine; every change and every note becomes one line of
-the release's timeline in the same transaction.
+the release's timeline in the same transaction. A listener, when the store
+is given one, hears of every line once its transaction has committed.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sqlite3
+from pathlib import Path
+from typing import Protocol
 
 from controller.phases import Phase, check_transition
 from controller.spec import ServiceSpec
@@ -22,9 +26,24 @@ from controller.store.records import (
 )
 from proxy.routes import Color
 
+log = logging.getLogger(__name__)
+
+
+class TimelineListener(Protocol):
+    """Told of every line added to a release's timeline, after it is stored."""
+
+    def __call__(
+        self, service: str, release_id: str, line: EventRecord, *, changed: bool
+    ) -> None:
+        """``changed`` says whether the line is a phase change or a note."""
+
 
 class ReleaseTables(StoreBase):
     """The store's releases and events tables."""
+
+    def __init__(self, path: Path, listener: TimelineListener | None = None) -> None:
+        super().__init__(path)
+        self._listener = listener
 
     # Writes -----------------------------------------------------------------
 
@@ -65,6 +84,8 @@ class ReleaseTables(StoreBase):
                 ),
             )
             _add_event(db, release_id, stamp, Phase.PENDING, actor, reason)
+        line = EventRecord(stamp, Phase.PENDING, actor, reason)
+        self._tell(spec.name, release_id, line, changed=True)
         found = self.release(release_id)
         assert found is not None  # written in the transaction above
         return found
@@ -76,7 +97,7 @@ class ReleaseTables(StoreBase):
         stamp = now()
         with self._tx() as db:
             row = db.execute(
-                "SELECT phase FROM releases WHERE id = ?", (release_id,)
+                "SELECT phase, service FROM releases WHERE id = ?", (release_id,)
             ).fetchone()
             if row is None:
                 raise KeyError(release_id)
@@ -87,17 +108,33 @@ class ReleaseTables(StoreBase):
                 (phase.value, reason, stamp, release_id),
             )
             _add_event(db, release_id, stamp, phase, actor, reason)
+        line = EventRecord(stamp, phase, actor, reason)
+        self._tell(row["service"], release_id, line, changed=True)
         found = self.release(release_id)
         assert found is not None
         return found
 
     def note(self, release_id: str, actor: str, reason: str) -> None:
         """Add a line to a release's timeline without changing its phase."""
+        stamp = now()
         with self._tx() as db:
-            (phase,) = db.execute(
-                "SELECT phase FROM releases WHERE id = ?", (release_id,)
+            phase, service = db.execute(
+                "SELECT phase, service FROM releases WHERE id = ?", (release_id,)
             ).fetchone()
-            _add_event(db, release_id, now(), Phase(phase), actor, reason)
+            _add_event(db, release_id, stamp, Phase(phase), actor, reason)
+        line = EventRecord(stamp, Phase(phase), actor, reason)
+        self._tell(service, release_id, line, changed=False)
+
+    def _tell(
+        self, service: str, release_id: str, line: EventRecord, *, changed: bool
+    ) -> None:
+        """Hand a stored line to the listener; its failure never undoes the write."""
+        if self._listener is None:
+            return
+        try:
+            self._listener(service, release_id, line, changed=changed)
+        except Exception:
+            log.exception("the timeline listener failed on release %s", release_id)
 
     # Reads ------------------------------------------------------------------
 
