@@ -241,6 +241,14 @@ class Journal:
         sql += " ORDER BY started_at DESC, rowid DESC LIMIT ?"
         return [_run(row) for row in self._db.query(sql, *args, limit)]
 
+    def tally(self) -> dict[tuple[str, RunStatus], int]:
+        """How many runs of each service stand in each status; dry runs left out."""
+        rows = self._db.query(
+            "SELECT service, status, COUNT(*) AS count FROM chaos_runs"
+            " WHERE dry_run = 0 GROUP BY service, status"
+        )
+        return {(r["service"], RunStatus(r["status"])): r["count"] for r in rows}
+
     def prune(self, schedule_id: str, keep: int) -> int:
         """Forget all but the newest ``keep`` final runs of a schedule."""
         with self._db.tx() as db:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from controller.analysis import Verdict
 from controller.errors import InvalidInput
 from controller.loadtest import (
     LoadPlan,
@@ -146,6 +147,8 @@ async def run_load_gate(
 
     # 3. Judge preview on its own and against live.
     judgement = judge_load(gate, stats["preview"], stats.get("live"))
+    verdict = Verdict.PASSED if judgement.passed else Verdict.FAILED
+    steps.recorder.judged(release.service, "load_gate", verdict)
     log.info("load gate finished: %s", judgement.summary, extra=fields)
     if not judgement.passed:
         raise StepFailed(judgement.summary)

@@ -218,6 +218,7 @@ class Pipeline:
         self._check_abort(release)
         baseline = windows[1] if len(windows) > 1 else None
         judgement = judge(gate, windows[0], baseline)
+        self.steps.recorder.judged(release.service, "analysis", judgement.verdict)
         text = f"analysis {judgement.verdict}: {judgement.reason}"
         if baseline is not None:
             text += f" (live: {baseline.describe()})"

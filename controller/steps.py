@@ -18,6 +18,7 @@ import httpx
 
 from controller.hooks import HookResult, run_hook
 from controller.integrity import image_mismatches
+from controller.metrics.recorder import Recorder
 from controller.probes import ProbeResult, confirm_color, probe, replica_url
 from controller.routing import Router
 from controller.runtime.base import (
@@ -57,6 +58,7 @@ class Steps:
     stop_timeout: float
     state_dir: Path  # load gates keep their results under it
     extra_labels: Mapping[str, str] = field(default_factory=dict)
+    recorder: Recorder = field(default_factory=Recorder)  # flips and verdicts
 
     # Deploying ---------------------------------------------------------------
 
@@ -263,16 +265,17 @@ class Steps:
         The colour's replicas are checked first, so live is never sent to a
         colour that cannot answer.
         """
-        await self.check_color(service, color)
-        await self.router.apply({service: color})
-        url = self.endpoint_url(service, "live")
-        result = await confirm_color(self.client, url, color)
-        if not (result.is_ok and result.color == color):
-            raise StepFailed(
-                f"live did not answer from {color} after the flip: "
-                f"{result.describe()} (colour {result.color})"
-            )
-        return result
+        with self.recorder.flip(service):
+            await self.check_color(service, color)
+            await self.router.apply({service: color})
+            url = self.endpoint_url(service, "live")
+            result = await confirm_color(self.client, url, color)
+            if not (result.is_ok and result.color == color):
+                raise StepFailed(
+                    f"live did not answer from {color} after the flip: "
+                    f"{result.describe()} (colour {result.color})"
+                )
+            return result
 
     # Cleaning up -------------------------------------------------------------
 

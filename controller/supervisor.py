@@ -3,7 +3,9 @@
 Retire standby colours whose window passed, restart the proxy with every
 service's routes if it died, fail a staged release whose replicas stopped
 while it waited for promotion, and let chaos undo faults past their
-deadline and start the schedules that fell due.
+deadline and start the schedules that fell due. Apart from these rounds,
+so that a replica slow to answer holds none of them up, probe every
+replica's readiness now and then for the metrics.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from collections.abc import Awaitable
 
 from chaos.service import ChaosService
+from controller.metrics.health import CHECK_INTERVAL, ReplicaHealth
 from controller.releases import ReleaseManager
 from controller.routing import Router
 from controller.standby import StandbyKeeper
@@ -27,12 +30,22 @@ async def supervise(
     keeper: StandbyKeeper,
     releases: ReleaseManager,
     chaos: ChaosService,
+    health: ReplicaHealth,
 ) -> None:
     """Run the duties until cancelled; a failing one is logged, not fatal."""
+    async with asyncio.TaskGroup() as duties:
+        duties.create_task(_check_health(health))
+        while True:
+            await asyncio.sleep(TICK)
+            await _survive("a supervision round", _round(router, keeper, releases))
+            await _survive("a chaos tick", chaos.tick())
+
+
+async def _check_health(health: ReplicaHealth) -> None:
+    """Probe every replica's readiness every CHECK_INTERVAL seconds."""
     while True:
-        await asyncio.sleep(TICK)
-        await _survive("a supervision round", _round(router, keeper, releases))
-        await _survive("a chaos tick", chaos.tick())
+        await _survive("a replica health check", health.check())
+        await asyncio.sleep(CHECK_INTERVAL)
 
 
 async def _survive(duty: str, work: Awaitable[None]) -> None:

@@ -54,6 +54,7 @@ class LiveWatch:
             await self.flip_back(release, was_live, Phase.ABORTED, "aborted by request")
             return False
         judgement = judge(gate, window)
+        self.steps.recorder.judged(release.service, "post_verify", judgement.verdict)
         if judgement.verdict is Verdict.PASSED:
             self.store.note(
                 release.id, SYSTEM, f"post-verification passed: {judgement.reason}"

@@ -20,6 +20,7 @@ from controller.api import (
     errors,
     events,
     inventory,
+    metrics,
     releases,
     services,
 )
@@ -28,6 +29,7 @@ from controller.api.auth import AccessControl, rules_of
 from controller.api.context import Context
 from controller.chaosbridge.wiring import build_chaos
 from controller.events import EventHub
+from controller.metrics import Metrics
 from controller.policy import ImagePolicy
 from controller.probes import local_host
 from controller.reconcile import reconcile
@@ -89,7 +91,7 @@ def create_app(
         await _start_up(ctx)
         keeper = StandbyKeeper(ctx.steps, ctx.releases.lock)
         duties = asyncio.create_task(
-            supervise(ctx.router, keeper, ctx.releases, ctx.chaos)
+            supervise(ctx.router, keeper, ctx.releases, ctx.chaos, ctx.metrics.health)
         )
         ctx.is_ready = True
         log.info("controller ready on %s", settings.api_url)
@@ -122,6 +124,7 @@ def create_app(
         services.router,
         releases.router,
         inventory.router,
+        metrics.router,
         audit.router,
         chaos.router,
         events.router,
@@ -172,15 +175,19 @@ def _build(
     scope = {LABEL_CONTROLLER: store.controller_id()}
     engine = runtime or default_runtime(settings, scope)
     router = Router(store, driver or default_driver(settings), settings.proxy_bind)
+    client = httpx.AsyncClient()
+    chaos_service = build_chaos(settings, store, engine, router, hub)
+    meters = Metrics(store, chaos_service, client)
     steps = Steps(
         store=store,
         runtime=engine,
         router=router,
-        client=httpx.AsyncClient(),
+        client=client,
         proxy_host=local_host(settings.proxy_bind),
         stop_timeout=settings.stop_timeout,
         state_dir=settings.state_dir,
         extra_labels={**settings.extra_labels, **scope},
+        recorder=meters.recorder,
     )
     return Context(
         settings=settings,
@@ -189,7 +196,8 @@ def _build(
         router=router,
         steps=steps,
         releases=ReleaseManager(steps, ImagePolicy(settings.allowed_images)),
-        chaos=build_chaos(settings, store, engine, router, hub),
+        chaos=chaos_service,
+        metrics=meters,
     )
 
 

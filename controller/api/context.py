@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from chaos.service import ChaosService
+from controller.metrics import Metrics
 from controller.releases import ReleaseManager
 from controller.routing import Router
 from controller.runtime.base import ContainerRuntime
@@ -26,6 +27,7 @@ class Context:
     steps: Steps
     releases: ReleaseManager
     chaos: ChaosService
+    metrics: Metrics
     is_ready: bool = False
 
 

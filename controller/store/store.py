@@ -9,7 +9,8 @@ from __future__ import annotations
 from controller.store.audit import AuditLog
 from controller.store.releases import ReleaseTables
 from controller.store.services import ServiceTables
+from controller.store.tallies import Tallies
 
 
-class Store(ServiceTables, ReleaseTables, AuditLog):
+class Store(ServiceTables, ReleaseTables, AuditLog, Tallies):
     """Services, colour slots, releases, timelines and the audit log in SQLite."""

@@ -6,8 +6,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness import Controller, get, service_spec, serving, unique_name
 
@@ -167,3 +169,48 @@ def test_rollback_only_goes_back_to_the_release_that_was_superseded(
     assert again.status_code == 409, again.text
     assert "no earlier release" in again.json()["error"]["message"]
     assert serving(controller, name, "live") == ("v1", "blue")
+
+
+def scrape(controller: Controller) -> dict[tuple[str, frozenset[Any]], float]:
+    """One scrape of /metrics with the viewer's token, sample by sample."""
+    response = controller.api("GET", "/metrics", role="viewer")
+    assert response.status_code == 200, response.text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_show_flips_the_live_colour_releases_and_replica_health(
+    controller: Controller,
+) -> None:
+    name = controller.live_service()
+    controller.ship(name, "v2")
+    controller.promote(name)
+
+    found = scrape(controller)
+
+    def sample(metric: str, **labels: str) -> float | None:
+        return found.get((metric, frozenset({"service": name, **labels}.items())))
+
+    # Replica health is checked every few seconds; wait for one after the flip.
+    deadline = time.monotonic() + 10
+    while sample("bgctl_replicas_ready", color="green") != 2:
+        assert time.monotonic() < deadline, sample("bgctl_replicas", color="green")
+        time.sleep(0.5)
+        found = scrape(controller)
+
+    assert sample("bgctl_flips_total", outcome="succeeded") == 2
+    assert sample("bgctl_flips_total", outcome="failed") in (None, 0)
+    assert sample("bgctl_flip_duration_seconds_count") == 2
+    assert sample("bgctl_flip_duration_seconds_bucket", le="+Inf") == 2
+    assert 0 < (sample("bgctl_flip_duration_seconds_sum") or 0) < 60
+    assert sample("bgctl_service_live_color", color="green") == 1
+    assert sample("bgctl_service_live_color", color="blue") == 0
+    assert sample("bgctl_releases_total", outcome="succeeded") == 2
+    assert sample("bgctl_releases_total", outcome="failed") == 0
+    assert sample("bgctl_replicas", color="green") == 2
+    assert sample("bgctl_replicas", color="blue") == 2  # warm standby
+    promoting = "bgctl_release_phase_duration_seconds_count"
+    assert sample(promoting, phase="Promoting") == 2
