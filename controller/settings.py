@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.policy import parse_patterns
+from controller.probes import local_host
 from controller.tokens import Token, TokenError, distinct, parse_lines, parse_list
 
 PREFIX = "BGCTL_"
 PROXIES = ("haproxy", "nginx")  # the proxy drivers the controller can run
+FLAGS = {"": False, "0": False, "false": False, "1": True, "true": True}
 
 
 class SettingsError(Exception):
@@ -26,8 +28,11 @@ class Settings:
     api_host: str = "127.0.0.1"
     api_port: int = 7070
     proxy_bind: str = "127.0.0.1"
+    proxy_host: str = "127.0.0.1"  # where the controller reaches the frontends
     publish_host: str = "127.0.0.1"
+    network: str | None = None  # compose mode: replicas join this network
     haproxy_bin: str = "haproxy"
+    haproxy_attached: bool = False  # reload a master started elsewhere
     proxy: str = "haproxy"  # one of PROXIES
     nginx_bin: str = "nginx"
     stop_timeout: float = 10.0
@@ -49,13 +54,17 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read ``BGCTL_*`` variables; raise SettingsError naming a bad one."""
         env = os.environ if environ is None else environ
+        proxy_bind = env.get(PREFIX + "PROXY_BIND", "127.0.0.1")
         return cls(
             state_dir=Path(env.get(PREFIX + "STATE_DIR", ".bgctl")).absolute(),
             api_host=env.get(PREFIX + "API_HOST", "127.0.0.1"),
             api_port=_port(env, "API_PORT", 7070),
-            proxy_bind=env.get(PREFIX + "PROXY_BIND", "127.0.0.1"),
+            proxy_bind=proxy_bind,
+            proxy_host=env.get(PREFIX + "PROXY_HOST") or local_host(proxy_bind),
             publish_host=env.get(PREFIX + "PUBLISH_HOST", "127.0.0.1"),
+            network=env.get(PREFIX + "NETWORK") or None,
             haproxy_bin=env.get(PREFIX + "HAPROXY_BIN", "haproxy"),
+            haproxy_attached=_flag(env, "HAPROXY_ATTACHED"),
             proxy=_choice(env, "PROXY", PROXIES),
             nginx_bin=env.get(PREFIX + "NGINX_BIN", "nginx"),
             stop_timeout=_seconds(env, "STOP_TIMEOUT", 10.0),
@@ -83,6 +92,16 @@ def _choice(env: Mapping[str, str], key: str, choices: tuple[str, ...]) -> str:
             f"{PREFIX}{key} must be one of {', '.join(choices)}, got {raw!r}"
         )
     return raw
+
+
+def _flag(env: Mapping[str, str], key: str) -> bool:
+    raw = env.get(PREFIX + key, "").strip().lower()
+    if raw not in FLAGS:
+        choices = ", ".join(sorted(filter(None, FLAGS)))
+        raise SettingsError(
+            f"{PREFIX}{key} must be one of {choices} or unset, got {raw!r}"
+        )
+    return FLAGS[raw]
 
 
 def _seconds(env: Mapping[str, str], key: str, default: float) -> float:

@@ -31,7 +31,6 @@ from controller.chaosbridge.wiring import build_chaos
 from controller.events import EventHub
 from controller.metrics import Metrics
 from controller.policy import ImagePolicy
-from controller.probes import local_host
 from controller.reconcile import reconcile
 from controller.releases import ReleaseManager
 from controller.routing import Router
@@ -47,11 +46,16 @@ log = logging.getLogger(__name__)
 
 
 def default_runtime(settings: Settings, scope: dict[str, str]) -> ContainerRuntime:
-    """The Docker engine, publishing replicas on the configured host."""
+    """The Docker engine, publishing replicas on the configured host.
+
+    With a network (compose mode) replicas join it too, and the proxy
+    reaches them at their address there.
+    """
     from controller.runtime.docker import DockerRuntime
 
     return DockerRuntime(
         publish_host=settings.publish_host,
+        network=settings.network,
         stop_timeout=settings.stop_timeout,
         scope=scope,
     )
@@ -65,7 +69,9 @@ def default_driver(settings: Settings) -> ProxyDriver:
         return NginxDriver(settings.state_dir, settings.nginx_bin)
     from proxy.haproxy import HAProxyDriver
 
-    return HAProxyDriver(settings.state_dir, settings.haproxy_bin)
+    return HAProxyDriver(
+        settings.state_dir, settings.haproxy_bin, attached=settings.haproxy_attached
+    )
 
 
 def create_app(
@@ -183,7 +189,7 @@ def _build(
         runtime=engine,
         router=router,
         client=client,
-        proxy_host=local_host(settings.proxy_bind),
+        proxy_host=settings.proxy_host,
         stop_timeout=settings.stop_timeout,
         state_dir=settings.state_dir,
         extra_labels={**settings.extra_labels, **scope},

@@ -14,6 +14,10 @@ runtime API set is lost.
 A controller that restarts finds the HAProxy it left running through the
 pidfile and adopts it: traffic keeps flowing and the new table is applied
 as usual. A master that no longer answers is killed and replaced.
+
+With ``attached`` the master is started outside the controller (in its own
+container, on a volume holding this directory) and is only ever reloaded
+here; see ``proxy.haproxy.attached``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from proxy.errors import CommandFailed, ConfigRejected, ProxyError, ProxyUnavailable
+from proxy.haproxy.attached import AttachedHAProxy
 from proxy.haproxy.config import ConfigPaths, render_config, skeleton_digest
 from proxy.haproxy.files import DriverFiles, read_text, write_atomically
 from proxy.haproxy.layout import color_of, proxy_name, table_plan
@@ -48,6 +53,7 @@ class HAProxyDriver:
         *,
         timeout: float = 10.0,
         stop_grace: float = 10.0,
+        attached: bool = False,
     ) -> None:
         self.home = Path(state_dir).resolve() / "haproxy"
         self.files = DriverFiles.under(self.home)
@@ -56,9 +62,8 @@ class HAProxyDriver:
         self.timeout = timeout
         self.stop_grace = stop_grace
         self.runtime = RuntimeApi(self.files.admin_socket)
-        self.process = HAProxyProcess(
-            haproxy_bin, self._process_paths(), timeout=timeout
-        )
+        kind = AttachedHAProxy if attached else HAProxyProcess
+        self.process = kind(haproxy_bin, self._process_paths(), timeout=timeout)
         self._shape: str | None = None
         self._table: RouteTable | None = None
         self._lock = threading.RLock()
