@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from chaos.units import check_path, parse_duration
 from controller.errors import InvalidInput, OperationFailed
+from controller.lifetime import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -192,9 +193,10 @@ def _run(
     out_dir: Path,
     should_stop: Callable[[], bool],
 ) -> None:
-    # Locust reads LOCUST_* variables and a locust.conf in its working folder;
-    # neither may change a run this module bounds, so both are left out.
+    # Locust reads LOCUST_* variables, a locust.conf in its working folder and
+    # ~/.locust.conf; none may change a run this module bounds.
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+    env["HOME"] = str(out_dir)
     env.update({f"BGCTL_{name.upper()}_URL": url for name, url in targets.items()})
     deadline = time.monotonic() + math.ceil(plan.duration) + GRACE_SECONDS
     # An earlier run's results in the same folder must not pass for this one's.
@@ -208,6 +210,7 @@ def _run(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=die_with_parent,  # no load left if the caller dies
         ) as process:
             stderr = _wait(process, deadline, should_stop)
     except OSError as exc:
@@ -232,6 +235,9 @@ def _wait(
             return process.communicate(timeout=POLL_SECONDS)[1]
         except subprocess.TimeoutExpired:
             pass
+        except BaseException:  # the caller is being interrupted: no load left
+            process.kill()
+            raise
         is_stopped = should_stop()
         if is_stopped or time.monotonic() >= deadline:
             process.kill()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.harness import Controller, serving
+import pytest
+
+from tests.harness import Controller, controller_fixture, serving
 
 # Short and light: two users, ten requests a second per target, three seconds.
 GATE = {
@@ -18,6 +21,12 @@ GATE = {
     "max_failure_share": 0.05,
     "min_requests": 10,
 }
+
+
+@pytest.fixture(scope="module")
+def controller() -> Iterator[Controller]:
+    """One controller for the module; each test has a service of its own."""
+    yield from controller_fixture()
 
 
 def reasons(release: dict[str, Any]) -> list[str]:
@@ -69,6 +78,23 @@ def test_an_abort_during_the_gate_kills_locust_at_once(
     assert response.json()["phase"] == "Aborted"
     assert time.monotonic() - asked < 5
     assert not locust_running(str(log.parent))
+    assert serving(controller, name, "live") == ("v1", "blue")
+
+
+def test_a_controller_killed_during_the_gate_leaves_no_locust_behind(
+    controller: Controller,
+) -> None:
+    name = controller.live_service(load_gate=GATE | {"duration": "60s"})
+    release = controller.release(name, "v2")
+    log = controller.state_dir / "loadtests" / release["id"] / "locust.log"
+    wait_for(log.exists, 30)
+
+    controller.kill(signal.SIGKILL)
+
+    wait_for(lambda: not locust_running(str(log.parent)), 5)
+    controller.start()
+    ended = controller.api("GET", release["url"]).json()
+    assert ended["phase"] == "Failed", ended
     assert serving(controller, name, "live") == ("v1", "blue")
 
 
