@@ -8,6 +8,7 @@ reached or run.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,7 +71,7 @@ def loadtest(
     client = client_for(url, token)
     status = call(lambda: client.get(f"/api/v1/services/{service}"))
     endpoints = {name: status["endpoints"][name] for name in chosen}
-    folder = out or _default_folder(status["name"], target)
+    folder = _made(out or _default_folder(status["name"], target))
     try:
         stats = run_locust(endpoints, plan, folder)
     except InvalidInput as exc:
@@ -99,16 +100,20 @@ def summary(stats: Iterable[TargetStats]) -> str:
 
 
 def _judge(stats: Iterable[TargetStats], max_share: float | None) -> None:
-    if max_share is None:
-        return
-    over = [s for s in stats if s.failure_share > max_share]
-    for s in over:
-        typer.echo(
-            f"error: {s.target} failed {s.failure_share:.1%} of its requests, "
-            f"more than --max-failure-share {max_share:g}",
-            err=True,
-        )
-    if over:
+    """Exit 1 when a target failed too often or, with a limit, never answered."""
+    failed = False
+    for s in stats:
+        if s.requests == 0:
+            typer.echo(f"error: {s.target} answered no request at all", err=True)
+            failed = failed or max_share is not None
+        elif max_share is not None and s.failure_share > max_share:
+            typer.echo(
+                f"error: {s.target} failed {s.failure_share:.1%} of its requests, "
+                f"more than --max-failure-share {max_share:g}",
+                err=True,
+            )
+            failed = True
+    if failed:
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -141,8 +146,17 @@ def _check_out(out: Path | None) -> None:
 
 
 def _default_folder(service: str, target: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return RESULTS_ROOT / f"{service}-{target}-{stamp}"
+    # Runs started in the same second must not share (and mix) a folder.
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return RESULTS_ROOT / f"{service}-{target}-{stamp}-{os.getpid()}"
+
+
+def _made(folder: Path) -> Path:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _refuse(f"--out: cannot make the folder {str(folder)!r}: {exc.strerror}")
+    return folder
 
 
 def _refuse(message: str) -> NoReturn:

@@ -239,6 +239,18 @@ class ServiceSpec(StrictModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _windows_fit_the_deadline(self) -> ServiceSpec:
+        gate = self.load_gate.duration if self.load_gate else 0.0
+        windows = self.analysis.duration + gate
+        if windows >= self.progress_deadline:
+            raise ValueError(
+                f"progress_deadline: must be longer than the verification windows "
+                f"(analysis {self.analysis.duration:g}s + load gate {gate:g}s), "
+                f"got {self.progress_deadline:g}s"
+            )
+        return self
+
     _name_check = field_validator("name")(check_name)
 
     @field_validator("image")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import time
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from loadtests.bench.stack import MIN_READY, STARTUP_DELAY, Stack, bench_spec
 
 log = logging.getLogger("bench")
 PROXIES = ("haproxy", "nginx")
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # flag, type, default, lowest, highest, what it sets
 BOUNDED = [
     ("--flips", int, 10, 2, 100, "flips per proxy"),
@@ -107,20 +109,36 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    _check_outputs(args)
     stamp = datetime.now(UTC)
     raw_dir = ROOT / "loadtests" / "results" / f"bench-{stamp:%Y%m%dT%H%M%SZ}"
     raw_dir.mkdir(parents=True, exist_ok=True)
-    # SIGTERM stops the run the way Ctrl-C does, so every stack is closed.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM and SIGHUP (a closed terminal) stop the run as Ctrl-C does.
+    for stop in STOPS[1:]:
+        signal.signal(stop, _interrupt)
     stacks = {name: Stack(name) for name in args.proxies}
     try:
         results = _run(args, stacks, raw_dir)
     finally:
+        # Closing may take seconds; a second signal must not cut it short.
+        for stop in STOPS:
+            signal.signal(stop, signal.SIG_IGN)
         for stack in stacks.values():
             stack.close()
     results["date"] = f"{stamp:%Y-%m-%dT%H:%M:%SZ}"
     _write(args, results, raw_dir)
     return 0
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before any work, a report or figures folder that cannot be written."""
+    for folder in (args.report.parent, args.figures):
+        if folder.exists() and not (folder.is_dir() and os.access(folder, os.W_OK)):
+            raise SystemExit(f"scripts/bench: {str(folder)!r} is not a writable folder")
+    if not args.report.parent.exists():
+        raise SystemExit(f"scripts/bench: no folder {str(args.report.parent)!r}")
+    if args.report.is_dir():
+        raise SystemExit(f"scripts/bench: --report {str(args.report)!r} is a folder")
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -51,7 +51,8 @@ def read_samples(path: Path) -> list[Sample]:
     does not parse raises ``ValueError`` naming the file, the line number and
     the line. Blank lines are skipped.
     """
-    with path.open(encoding="utf-8", newline="") as lines:
+    # Undecodable bytes become U+FFFD, so the line they spoil is the one named.
+    with path.open(encoding="utf-8", errors="replace", newline="") as lines:
         header = next(lines, "").rstrip("\r\n")
         if header != HEADER:
             raise _bad_line(path, 1, header, f"expected the header {HEADER!r}")

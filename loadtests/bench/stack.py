@@ -199,6 +199,7 @@ class Stack:
                 [sys.executable, "-m", "controller", "down"],
                 env=self._env(),
                 capture_output=True,
+                start_new_session=True,  # out of reach of a terminal's Ctrl-C
                 timeout=120,
                 check=False,
             )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from controller.cli import app
-from controller.cli_loadtest import summary
+from controller.cli_loadtest import _judge, summary
 from controller.loadtest import TargetStats
 from tests.harness import free_port
 
@@ -67,3 +68,20 @@ def test_the_summary_has_one_line_per_target() -> None:
     assert words[0] == "TARGET REQUESTS FAILURES FAILED P50 P95 P99"
     assert words[1] == "blue 200 0 0.0% 4 ms 12 ms 31 ms"
     assert words[2] == "green 8 2 25.0% - - -"
+
+
+def silent(target: str) -> TargetStats:
+    return TargetStats(target, 0, 0, None, None, None)
+
+
+def test_a_target_that_answered_nothing_fails_a_failure_limit() -> None:
+    with pytest.raises(typer.Exit) as stopped:
+        _judge([silent("blue")], 0.0)
+    assert stopped.value.exit_code == 1
+
+
+def test_a_target_that_answered_nothing_is_said_without_a_limit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _judge([silent("green")], None)
+    assert "green answered no request at all" in capsys.readouterr().err

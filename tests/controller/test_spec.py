@@ -128,3 +128,12 @@ def test_a_bad_verify_hook_names_its_field(
     path, message, _ = describe_validation(caught.value.errors())
     assert path == f"verify_hook.{field}"
     assert quoted in message
+
+
+def test_a_deadline_shorter_than_the_verification_windows_is_refused() -> None:
+    gate = {"duration": "10m", "rate": 1, "min_requests": 1}
+    with pytest.raises(ValidationError) as caught:
+        ServiceSpec.model_validate(spec(progress_deadline="10s", load_gate=gate))
+    field, message, _ = describe_validation(caught.value.errors())
+    assert field == "progress_deadline"
+    assert "load gate 600s" in message and "got 10s" in message
