@@ -68,10 +68,7 @@ def test_an_erring_release_fails_the_gate_and_live_stays(
 def test_an_abort_during_the_gate_kills_locust_at_once(
     controller: Controller,
 ) -> None:
-    name = controller.live_service(load_gate=GATE | {"duration": "60s"})
-    release = controller.release(name, "v2")
-    log = controller.state_dir / "loadtests" / release["id"] / "locust.log"
-    wait_for(log.exists, 30)
+    name, _, log = long_gate_started(controller)
     asked = time.monotonic()
     response = controller.api("POST", f"/api/v1/services/{name}/abort")
     assert response.status_code == 200, response.text
@@ -84,10 +81,7 @@ def test_an_abort_during_the_gate_kills_locust_at_once(
 def test_a_controller_killed_during_the_gate_leaves_no_locust_behind(
     controller: Controller,
 ) -> None:
-    name = controller.live_service(load_gate=GATE | {"duration": "60s"})
-    release = controller.release(name, "v2")
-    log = controller.state_dir / "loadtests" / release["id"] / "locust.log"
-    wait_for(log.exists, 30)
+    name, release, log = long_gate_started(controller)
 
     controller.kill(signal.SIGKILL)
 
@@ -96,6 +90,15 @@ def test_a_controller_killed_during_the_gate_leaves_no_locust_behind(
     ended = controller.api("GET", release["url"]).json()
     assert ended["phase"] == "Failed", ended
     assert serving(controller, name, "live") == ("v1", "blue")
+
+
+def long_gate_started(controller: Controller) -> tuple[str, dict[str, Any], Path]:
+    """A service whose v2 release is in a minute-long gate: Locust's log."""
+    name = controller.live_service(load_gate=GATE | {"duration": "60s"})
+    release = controller.release(name, "v2")
+    log = controller.state_dir / "loadtests" / release["id"] / "locust.log"
+    wait_for(log.exists, 30)
+    return name, release, log
 
 
 def wait_for(condition: Callable[[], bool], seconds: float) -> None:
