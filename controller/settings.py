@@ -31,6 +31,7 @@ class Settings:
     proxy_host: str = "127.0.0.1"  # where the controller reaches the frontends
     publish_host: str = "127.0.0.1"
     network: str | None = None  # compose mode: replicas join this network
+    fault_host: str | None = None  # where fault proxies listen; None: derived
     haproxy_bin: str = "haproxy"
     haproxy_attached: bool = False  # reload a master started elsewhere
     proxy: str = "haproxy"  # one of PROXIES
@@ -63,6 +64,7 @@ class Settings:
             proxy_host=env.get(PREFIX + "PROXY_HOST") or local_host(proxy_bind),
             publish_host=env.get(PREFIX + "PUBLISH_HOST", "127.0.0.1"),
             network=env.get(PREFIX + "NETWORK") or None,
+            fault_host=env.get(PREFIX + "FAULT_HOST") or None,
             haproxy_bin=env.get(PREFIX + "HAPROXY_BIN", "haproxy"),
             haproxy_attached=_flag(env, "HAPROXY_ATTACHED"),
             proxy=_choice(env, "PROXY", PROXIES),

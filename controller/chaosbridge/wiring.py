@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from chaos.service import ChaosService
 from controller.chaosbridge.engine import ChaosEngine
 from controller.chaosbridge.events import ChaosEvents
@@ -24,17 +26,27 @@ def build_chaos(
     router: Router,
     hub: EventHub | None = None,
 ) -> ChaosService:
-    """A chaos service acting through this controller's runtime and proxy.
-
-    Fault proxies listen where the proxy already reaches replicas in host
-    mode, the host replicas publish their ports on.
-    """
+    """A chaos service acting through this controller's runtime and proxy."""
     return ChaosService(
         settings.database,
         ChaosEngine(runtime, store, router),
-        ChaosRoutes(router, store, local_host(settings.proxy_bind)),
+        ChaosRoutes(router, store, settings.proxy_host),
         ChaosServices(store),
-        fault_host=local_host(settings.publish_host),
+        fault_host=fault_host(settings),
         log_dir=settings.state_dir / LOG_DIR,
         events=ChaosEvents(hub) if hub is not None else None,
     )
+
+
+def fault_host(settings: Settings) -> str:
+    """The address fault proxies listen on, which the proxy must reach.
+
+    In host mode that is where replicas publish their ports. With a network
+    (compose mode) the proxy runs in another container and reaches this
+    one at its own address on that network, unless the settings name one.
+    """
+    if settings.fault_host:
+        return settings.fault_host
+    if settings.network:
+        return socket.gethostbyname(socket.gethostname())
+    return local_host(settings.publish_host)

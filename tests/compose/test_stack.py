@@ -219,3 +219,40 @@ def test_the_stack_publishes_only_on_the_loopback_and_not_the_proxy_sockets(
         port: ("controller" if name == "api" else "haproxy", "127.0.0.1")
         for name, port in stack.ports.items()
     }
+
+
+def median_ms(stack: Stack, count: int = 15) -> float:
+    """The median time of ``count`` requests to the published live port."""
+    url = f"http://127.0.0.1:{stack.ports['live']}/version"
+    times = []
+    with httpx.Client(timeout=5) as client:
+        for _ in range(count):
+            started = time.perf_counter()
+            assert client.get(url).status_code == 200
+            times.append((time.perf_counter() - started) * 1000)
+    return sorted(times)[count // 2]
+
+
+def test_a_latency_fault_slows_live_in_the_stack_and_goes_away(
+    stack: Stack,
+) -> None:
+    # The release test left v2 live on green with chaos allowed.
+    fault = {"kind": "latency", "color": "green", "latency": "200ms", "duration": "4s"}
+    experiment = {
+        "title": "slow green",
+        "service": "web",
+        "method": [{"type": "fault", "fault": fault}],
+    }
+    response = stack.api("POST", "/api/v1/chaos/runs", json={"experiment": experiment})
+    assert response.status_code == 202, response.text
+    run = response.json()
+    time.sleep(1)
+
+    assert median_ms(stack, 5) > 150  # through the fault proxy in the controller
+
+    deadline = time.monotonic() + 20
+    while (status := stack.api("GET", run["url"]).json()["status"]) == "running":
+        assert time.monotonic() < deadline, "the run did not end"
+        time.sleep(0.3)
+    assert status == "completed"
+    assert median_ms(stack) < 100
