@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -71,6 +71,7 @@ def loadtest(
     client = client_for(url, token)
     status = call(lambda: client.get(f"/api/v1/services/{service}"))
     endpoints = {name: status["endpoints"][name] for name in chosen}
+    _refuse_empty(status, chosen)
     folder = _made(out or _default_folder(status["name"], target))
     try:
         stats = run_locust(endpoints, plan, folder)
@@ -132,6 +133,25 @@ def _targets(target: str) -> tuple[str, ...]:
     if target not in TARGET_CHOICES:
         _refuse(f"--target: must be one of {', '.join(TARGET_CHOICES)}, got {target!r}")
     return TARGET_CHOICES[target]
+
+
+def _refuse_empty(status: dict[str, Any], frontends: Iterable[str]) -> None:
+    """Refuse to load a frontend that has no replica behind it."""
+    colors = {c["color"]: c for c in status["colors"]}
+    aims = {
+        "live": status.get("live_color"),
+        "preview": status.get("preview_color"),
+        "blue": "blue",
+        "green": "green",
+    }
+    for frontend in frontends:
+        color = aims[frontend]
+        if color is None or not colors.get(color, {}).get("replicas"):
+            behind = f"colour {color}, which has no replicas" if color else "no colour"
+            _refuse(
+                f"--target: {frontend} of {status['name']!r} leads to {behind}; "
+                "nothing there to load"
+            )
 
 
 def _check_share(share: float | None) -> None:

@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from controller.cli import app
-from controller.cli_loadtest import _judge, summary
+from controller.cli_loadtest import _judge, _refuse_empty, summary
 from controller.loadtest import TargetStats
 from tests.harness import free_port
 
@@ -85,3 +85,25 @@ def test_a_target_that_answered_nothing_is_said_without_a_limit(
 ) -> None:
     _judge([silent("green")], None)
     assert "green answered no request at all" in capsys.readouterr().err
+
+
+def test_a_frontend_with_no_replicas_behind_it_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = {
+        "name": "web",
+        "live_color": "blue",
+        "preview_color": None,
+        "colors": [
+            {"color": "blue", "replicas": [{"name": "web-blue-1"}]},
+            {"color": "green", "replicas": []},
+        ],
+    }
+    _refuse_empty(status, ["live", "blue"])  # both have a replica
+    for frontend in ("green", "preview"):
+        with pytest.raises(typer.Exit) as stopped:
+            _refuse_empty(status, [frontend])
+        assert stopped.value.exit_code == 2
+    said = capsys.readouterr().err
+    assert "green of 'web' leads to colour green, which has no replicas" in said
+    assert "preview of 'web' leads to no colour" in said
