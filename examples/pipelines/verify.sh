@@ -8,6 +8,8 @@
 # BGCTL_URL and BGCTL_TOKEN (a viewer token is enough) point bgctl at the
 # controller; IMAGE is the tag the pipeline built on this machine's engine.
 # VERIFY_VERSION, when set, is the text /version must answer with.
+# VERIFY_LIVE_URL, when set, is where live answers this script (a stack
+# whose ports were moved); else the live endpoint the controller reports.
 # VERIFY_MAX_TIME (seconds a request may take, default 5) and VERIFY_RETRIES
 # (default 3) bound each smoke request. Exits 0 when every check passed, 1
 # with the reason on standard error when one did not.
@@ -43,7 +45,7 @@ fi
 echo "verify: live of $service runs $image ($expected)"
 
 # 2. Smoke checks through the live frontend, bounded in time and tries.
-live=$(bgctl status "$service" --json | jq -r '.endpoints.live') ||
+live=${VERIFY_LIVE_URL:-$(bgctl status "$service" --json | jq -r '.endpoints.live')} ||
     fail "cannot read the status of \"$service\""
 probe() {
     curl --silent --show-error --fail --max-time "$max_time" \
