@@ -69,6 +69,14 @@ class ServiceRoutes:
         given = self.servers.get(color, ())
         return tuple(given) + (None,) * (self.slots - len(given))
 
+    def served(self, endpoint: Endpoint) -> Color | None:
+        """The colour whose replicas should take new requests at ``endpoint``."""
+        if endpoint is Endpoint.LIVE:
+            return self.live
+        if endpoint is Endpoint.PREVIEW:
+            return self.preview
+        return Color(endpoint.value)
+
 
 @dataclass(frozen=True)
 class RouteTable:

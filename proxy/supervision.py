@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 from proxy.errors import ProxyUnavailable
-from proxy.haproxy.policies import wait_for
+from proxy.policies import wait_for
 
 log = logging.getLogger(__name__)
 

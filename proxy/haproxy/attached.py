@@ -14,8 +14,8 @@ import logging
 
 from proxy.errors import ProxyUnavailable
 from proxy.haproxy.master import ProcessTable
-from proxy.haproxy.policies import wait_for
 from proxy.haproxy.process import HAProxyProcess
+from proxy.policies import wait_for
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 from proxy.errors import ProxyUnavailable
-from proxy.haproxy.policies import reconnecting
+from proxy.policies import reconnecting
 
 log = logging.getLogger(__name__)
 

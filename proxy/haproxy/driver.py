@@ -29,15 +29,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from proxy.errors import CommandFailed, ConfigRejected, ProxyError, ProxyUnavailable
+from proxy.files import read_text, write_atomically
 from proxy.haproxy.attached import AttachedHAProxy
 from proxy.haproxy.config import ConfigPaths, render_config, skeleton_digest
-from proxy.haproxy.files import DriverFiles, read_text, write_atomically
+from proxy.haproxy.files import DriverFiles
 from proxy.haproxy.layout import color_of, proxy_name, table_plan
-from proxy.haproxy.normalize import normalize_table
-from proxy.haproxy.policies import wait_for
 from proxy.haproxy.process import HAProxyProcess, ProcessPaths, check_config
 from proxy.haproxy.runtime import RuntimeApi, ServerStatus, parse_stat
 from proxy.haproxy.sync import mismatches, sync_commands
+from proxy.normalize import normalize_table
+from proxy.policies import wait_for
 from proxy.routes import Color, Endpoint, RouteTable
 
 log = logging.getLogger(__name__)

@@ -64,15 +64,6 @@ def color_of(server: str) -> Color | None:
         return None
 
 
-def served_color(routes: ServiceRoutes, endpoint: Endpoint) -> Color | None:
-    """The colour whose servers should take new requests at ``endpoint``."""
-    if endpoint is Endpoint.LIVE:
-        return routes.live
-    if endpoint is Endpoint.PREVIEW:
-        return routes.preview
-    return Color(endpoint.value)
-
-
 def backend_colors(endpoint: Endpoint) -> tuple[Color, ...]:
     """The colours whose servers a backend holds."""
     if endpoint in (Endpoint.LIVE, Endpoint.PREVIEW):
@@ -90,7 +81,7 @@ def intended_state(address: Address | None, is_served: bool) -> ServerState:
 def backend_plan(routes: ServiceRoutes, endpoint: Endpoint) -> list[ServerPlan]:
     """Every server of one backend of a service, in rendering order."""
     backend = proxy_name(routes.service, endpoint)
-    served = served_color(routes, endpoint)
+    served = routes.served(endpoint)
     return [
         ServerPlan(
             backend=backend,

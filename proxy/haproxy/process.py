@@ -17,7 +17,7 @@ from pathlib import Path
 
 from proxy.errors import ConfigRejected, ProxyUnavailable
 from proxy.haproxy.master import MasterCli, ProcessTable
-from proxy.haproxy.policies import wait_for
+from proxy.policies import wait_for
 from proxy.supervision import MasterProcess, log_size, read_log, read_pid
 
 log = logging.getLogger(__name__)

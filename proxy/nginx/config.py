@@ -23,7 +23,6 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass
 
-from proxy.haproxy.layout import served_color
 from proxy.nginx.files import TEMP_KINDS, NginxFiles
 from proxy.routes import (
     COLOR_HEADER,
@@ -171,7 +170,7 @@ def upstream_block(routes: ServiceRoutes, color: Color) -> str | None:
 
 def target_color(routes: ServiceRoutes, endpoint: Endpoint) -> Color | None:
     """The colour a frontend sends to, None when that colour has no replica."""
-    color = served_color(routes, endpoint)
+    color = routes.served(endpoint)
     if color is None or not any(routes.addresses(color)):
         return None
     return color

@@ -38,14 +38,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from proxy.errors import ProxyError, ProxyUnavailable
-from proxy.haproxy.files import read_text, write_atomically
-from proxy.haproxy.normalize import normalize_table
-from proxy.haproxy.policies import wait_for
+from proxy.files import read_text, write_atomically
 from proxy.nginx import procfs
 from proxy.nginx.config import WorkerUser, config_digest, render_config, target_color
 from proxy.nginx.files import NginxFiles
 from proxy.nginx.process import NginxProcess, check_config
 from proxy.nginx.status import StatusClient
+from proxy.normalize import normalize_table
+from proxy.policies import wait_for
 from proxy.routes import Address, Color, Endpoint, RouteTable
 
 log = logging.getLogger(__name__)

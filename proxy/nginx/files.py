@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from proxy.haproxy.files import check_socket_path
+from proxy.files import check_socket_path
 
 TEMP_KINDS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 """Every temp path nginx may write; all are kept out of the system's paths."""

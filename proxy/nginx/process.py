@@ -23,9 +23,9 @@ import subprocess
 from pathlib import Path
 
 from proxy.errors import ConfigRejected, ProxyUnavailable
-from proxy.haproxy.policies import wait_for
 from proxy.nginx import procfs
 from proxy.nginx.files import NginxFiles
+from proxy.policies import wait_for
 from proxy.supervision import MasterProcess, log_size, read_log, read_pid
 
 log = logging.getLogger(__name__)

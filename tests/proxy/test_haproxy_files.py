@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from proxy.haproxy.files import DriverFiles, read_text, write_atomically
+from proxy.files import read_text, write_atomically
+from proxy.haproxy.files import DriverFiles
 
 
 def test_every_file_lives_in_the_driver_directory(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from proxy.haproxy.policies import wait_for
+from proxy.policies import wait_for
 from proxy.routes import Color, Endpoint
 from tests.proxy.haproxy_harness import Stack, request_loops
 

@@ -15,7 +15,7 @@ import pytest
 from proxy.errors import ConfigRejected, ProxyUnavailable
 from proxy.haproxy import HAProxyDriver
 from proxy.haproxy.layout import ServerState
-from proxy.haproxy.policies import wait_for
+from proxy.policies import wait_for
 from proxy.routes import Color, Endpoint, RouteTable, ServiceRoutes
 from tests.proxy.haproxy_harness import (
     LOCALHOST,

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from proxy.errors import ConfigRejected, ProxyUnavailable
-from proxy.haproxy.policies import wait_for
 from proxy.nginx import NginxDriver, driver
+from proxy.policies import wait_for
 from proxy.routes import Color, Endpoint, RouteTable, ServiceRoutes
 from tests.proxy.haproxy_harness import LOCALHOST, Stack, free_ports
 from tests.proxy.nginx_harness import nginx_processes

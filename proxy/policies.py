@@ -1,4 +1,4 @@
-"""Retry and wait policies for talking to HAProxy, named once and reused."""
+"""Retry and wait policies for talking to a proxy, named once and reused."""
 
 from __future__ import annotations
 

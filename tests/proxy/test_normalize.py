@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from proxy.errors import InvalidRoutes
-from proxy.haproxy.normalize import normalize_table
+from proxy.normalize import normalize_table
 from proxy.routes import Address, Color, Endpoint, RouteTable, ServiceRoutes
 
 

@@ -1,11 +1,12 @@
-"""Checks a route table and turns it into one HAProxy can take verbatim.
+"""Checks a route table and turns it into one a proxy can take verbatim.
 
 Service names become parts of proxy names and health paths become words of
-the configuration file, so anything that could change the file's structure
-(spaces, control characters, comment marks) is refused here; whatever else
-HAProxy dislikes, its own check refuses. Hosts become IP addresses because
-the runtime API takes nothing else, and ports are range-checked here because
-the runtime API silently wraps a port above 65535 instead of refusing it.
+the configuration file (HAProxy's and nginx's alike), so anything that could
+change the file's structure (spaces, control characters, comment marks) is
+refused here; whatever else a proxy dislikes, its own check refuses. Hosts
+become IP addresses because HAProxy's runtime API takes nothing else, and
+ports are range-checked here because that API silently wraps a port above
+65535 instead of refusing it.
 """
 
 from __future__ import annotations
