@@ -26,13 +26,8 @@ from controller.cli_common import (
     client_for,
 )
 from controller.errors import InvalidInput
-from controller.loadtest import (
-    TARGETS,
-    LoadPlan,
-    LoadTestError,
-    TargetStats,
-    run_locust,
-)
+from controller.loadtest import TARGETS, LoadPlan, run_locust
+from controller.loadtest_results import LoadTestError, TargetStats
 
 RESULTS_ROOT = Path("loadtests") / "results"
 # Shorthands a person may give --target beside the four frontends.

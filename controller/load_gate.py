@@ -18,13 +18,8 @@ from pathlib import Path
 
 from controller.analysis import Verdict
 from controller.errors import InvalidInput
-from controller.loadtest import (
-    LoadPlan,
-    LoadTestError,
-    LoadTestStopped,
-    TargetStats,
-    run_locust,
-)
+from controller.loadtest import LoadPlan, LoadTestStopped, run_locust
+from controller.loadtest_results import LoadTestError, TargetStats
 from controller.spec import LoadGate
 from controller.steps import StepAborted, StepFailed, Steps
 from controller.store import ReleaseRecord

@@ -9,12 +9,12 @@ Errors (both are BgctlError):
 
 InvalidInput       a setting of the plan, or a target, is out of range
 LoadTestError      Locust is missing, failed to start, or left no results
+                   (in loadtest_results, beside the reading of them)
   LoadTestStopped  the caller asked the run to stop, and Locust was killed
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -25,12 +25,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from chaos.units import check_path, parse_duration
-from controller.errors import InvalidInput, OperationFailed
+from controller.errors import InvalidInput
 from controller.lifetime import die_with_parent
+from controller.loadtest_results import (
+    LoadTestError,
+    TargetStats,
+    read_results,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +47,6 @@ MIN_SECONDS, MAX_SECONDS = 1.0, 3600.0
 GRACE_SECONDS = 60.0
 POLL_SECONDS = 0.2  # between looks at a stop request while Locust runs
 RESULTS_NAME = "locust"  # locust.json, locust.html, locust_stats.csv, ...
-
-
-class LoadTestError(OperationFailed):
-    """Locust could not run, or ended without writing its results."""
-
-    code = "load_test_failed"
 
 
 class LoadTestStopped(LoadTestError):
@@ -98,23 +96,6 @@ class LoadPlan:
     def run_time(self) -> str:
         """The duration as Locust's ``--run-time`` takes it: whole seconds."""
         return f"{math.ceil(self.duration)}s"
-
-
-@dataclass(frozen=True)
-class TargetStats:
-    """What Locust measured on one target; response times in seconds."""
-
-    target: str
-    requests: int
-    failures: int
-    p50: float | None  # None when no request got an answer
-    p95: float | None
-    p99: float | None
-
-    @property
-    def failure_share(self) -> float:
-        """Failed requests over all requests; 0 when there were none."""
-        return self.failures / self.requests if self.requests else 0.0
 
 
 def default_locustfile() -> Path:
@@ -259,54 +240,3 @@ def _last_words(stderr: str, out_dir: Path) -> str:
         except OSError:
             text = ""
     return "\n".join(text.strip().splitlines()[-5:]) or "nothing"
-
-
-def read_results(path: Path, targets: Mapping[str, str]) -> dict[str, TargetStats]:
-    """Per-target stats from Locust's JSON results at ``path``.
-
-    Requests are named ``<target> <path>``; every entry of a target adds to
-    its counts, and its percentiles come from their merged histograms.
-    """
-    try:
-        entries: list[dict[str, Any]] = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise LoadTestError(
-            f"cannot read Locust's results {str(path)!r}: {exc}"
-        ) from exc
-    return {target: _target_stats(target, entries) for target in targets}
-
-
-def _target_stats(target: str, entries: list[dict[str, Any]]) -> TargetStats:
-    mine = [e for e in entries if str(e.get("name", "")).split(" ")[0] == target]
-    histogram: dict[int, int] = {}
-    for entry in mine:
-        for millis, count in entry.get("response_times", {}).items():
-            key = int(float(millis))
-            histogram[key] = histogram.get(key, 0) + int(count)
-    return TargetStats(
-        target=target,
-        requests=sum(int(e.get("num_requests", 0)) for e in mine),
-        failures=sum(int(e.get("num_failures", 0)) for e in mine),
-        p50=percentile(histogram, 0.50),
-        p95=percentile(histogram, 0.95),
-        p99=percentile(histogram, 0.99),
-    )
-
-
-def percentile(histogram: Mapping[int, int], share: float) -> float | None:
-    """The response time in seconds below which ``share`` of answers came.
-
-    ``histogram`` maps milliseconds to counts, as Locust records them; the
-    rank is Locust's own (the answer at position floor(n * share), from 0),
-    so the figures match its CSV and HTML reports.
-    """
-    total = sum(histogram.values())
-    if total == 0:
-        return None
-    rank = min(int(total * share), total - 1)
-    seen = 0
-    for millis in sorted(histogram):
-        seen += histogram[millis]
-        if seen > rank:
-            return millis / 1000
-    return max(histogram) / 1000

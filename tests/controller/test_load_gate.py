@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from controller.api.errors import describe_validation
 from controller.load_gate import judge_load, load
-from controller.loadtest import LoadPlan, LoadTestStopped, TargetStats
+from controller.loadtest import LoadPlan, LoadTestStopped
+from controller.loadtest_results import TargetStats
 from controller.spec import LoadGate, ServiceSpec
 
 GATE = LoadGate(duration=4.0, max_p95=0.2, min_requests=20)

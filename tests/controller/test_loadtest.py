@@ -15,15 +15,12 @@ from typing import Any
 import pytest
 
 from controller.errors import InvalidInput
-from controller.loadtest import (
-    LoadPlan,
+from controller.loadtest import LoadPlan, check_targets, locust_command, run_locust
+from controller.loadtest_results import (
     LoadTestError,
     TargetStats,
-    check_targets,
-    locust_command,
     percentile,
     read_results,
-    run_locust,
 )
 from tests.proxy.haproxy_harness import ReplicaServer, running_replicas
 

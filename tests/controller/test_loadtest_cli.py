@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from controller.cli import app
 from controller.cli_loadtest import _judge, _refuse_empty, summary
-from controller.loadtest import TargetStats
+from controller.loadtest_results import TargetStats
 from tests.harness import free_port
 
 
