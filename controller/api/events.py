@@ -20,12 +20,21 @@ from fastapi.responses import StreamingResponse
 from controller.api.auth import Viewer
 from controller.api.errors import declared
 from controller.api.services import checked_name
-from controller.errors import InvalidInput
-from controller.events import TYPES, Event, EventHub, Subscription
+from controller.errors import Forbidden, InvalidInput
+from controller.events import (
+    CHAOS_FAULT,
+    CHAOS_RUN,
+    TYPES,
+    Event,
+    EventHub,
+    Subscription,
+)
+from controller.tokens import Role
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
 HEARTBEAT = 15.0  # seconds between comment lines on a quiet stream
+CHAOS_TYPES = frozenset({CHAOS_RUN, CHAOS_FAULT})
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -77,14 +86,32 @@ async def stream_events(
     service: Annotated[str | None, Depends(checked_service)],
     types: Annotated[frozenset[str] | None, Depends(checked_types)],
 ) -> StreamingResponse:
-    """Follow release phases and notes, chaos runs and faults as they happen."""
+    """Follow release phases and notes, chaos runs and faults as they happen.
+
+    Chaos events go only to roles that may read chaos (sre, admin), as the
+    chaos routes and the chaos metrics do.
+    """
     hub = hub_of(request)
-    subscription = hub.subscribe(service, types)
+    subscription = hub.subscribe(service, readable(types, who.role))
     return StreamingResponse(
         frames(hub, subscription),
         media_type="text/event-stream",
         headers=STREAM_HEADERS,
     )
+
+
+def readable(types: frozenset[str] | None, role: Role) -> frozenset[str]:
+    """The types asked for that ``role`` may read; Forbidden for chaos without."""
+    wanted = TYPES if types is None else types
+    if role.allows(Role.SRE):
+        return wanted
+    chaos = {kind for kind in wanted if kind in CHAOS_TYPES}
+    if types is not None and chaos:
+        raise Forbidden(
+            f"types: {', '.join(sorted(chaos))} need the sre role, "
+            f"got a {role.value} token"
+        )
+    return wanted - CHAOS_TYPES
 
 
 async def frames(

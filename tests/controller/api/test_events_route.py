@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from controller.api.events import readable
+from controller.events import TYPES
 from controller.tokens import Role
 from tests.controller.api.conftest import bearer
 
@@ -33,3 +35,18 @@ def test_the_stream_needs_a_viewer_token(api: TestClient) -> None:
     response = api.get("/api/v1/events")
     assert response.status_code == 401
     assert response.json()["error"]["required_role"] == "viewer"
+
+
+def test_chaos_events_asked_for_by_a_viewer_are_403(api: TestClient) -> None:
+    response = api.get(
+        "/api/v1/events?types=release.phase,chaos.run", headers=bearer(Role.VIEWER)
+    )
+    assert response.status_code == 403, response.text
+    assert "chaos.run need the sre role" in response.json()["error"]["message"]
+
+
+def test_a_viewer_reads_release_events_only_and_an_sre_everything() -> None:
+    assert readable(None, Role.VIEWER) == TYPES - {"chaos.run", "chaos.fault"}
+    assert readable(None, Role.DEPLOYER) == TYPES - {"chaos.run", "chaos.fault"}
+    assert readable(None, Role.SRE) == TYPES
+    assert readable(frozenset({"chaos.fault"}), Role.ADMIN) == {"chaos.fault"}
