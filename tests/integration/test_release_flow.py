@@ -9,9 +9,16 @@ from collections import Counter
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness import Controller, get, service_spec, serving, unique_name
+
+
+@pytest.fixture
+def controller(module_controller: Controller) -> Controller:
+    """The module's controller: every test here makes services of its own."""
+    return module_controller
 
 
 def test_preview_shows_the_new_version_while_live_keeps_the_old(

@@ -10,6 +10,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from tests.harness import (
     Controller,
@@ -20,6 +21,12 @@ from tests.harness import (
     serving,
     unique_name,
 )
+
+
+@pytest.fixture
+def controller(module_controller: Controller) -> Controller:
+    """The module's controller: every test here makes services of its own."""
+    return module_controller
 
 
 def test_r1_a_crashing_version_fails_with_its_logs_and_live_stays(

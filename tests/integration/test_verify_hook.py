@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.harness import Controller, containers_of, service_spec, serving, unique_name
 
 # Fetch /version from the target URL; fail unless it is the wanted version.
@@ -27,6 +29,12 @@ keys = ("BGCTL_TARGET_URL", "BGCTL_SERVICE", "BGCTL_RELEASE", "BGCTL_COLOR")
 with open(sys.argv[1], "a") as out:
     out.write(json.dumps({k: os.environ[k] for k in keys}) + "\\n")
 """
+
+
+@pytest.fixture
+def controller(module_controller: Controller) -> Controller:
+    """The module's controller: every test here makes services of its own."""
+    return module_controller
 
 
 def expect_version(version: str) -> list[str]:
