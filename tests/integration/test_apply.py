@@ -6,27 +6,19 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.harness import (
     Controller,
-    controller_fixture,
     free_port,
     service_spec,
     unique_name,
 )
 
 # Every test here only registers services, so one controller serves them all.
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[Controller]:
-    yield from controller_fixture()
 
 
 def apply(
@@ -42,66 +34,71 @@ def write(folder: Path, file: str, spec: dict[str, Any], track: Controller) -> N
 
 
 def test_a_folder_is_created_then_unchanged_then_updated_field_by_field(
-    shared: Controller, tmp_path: Path
+    module_controller: Controller, tmp_path: Path
 ) -> None:
     web, api = service_spec(unique_name()), service_spec(unique_name(), replicas=1)
-    write(tmp_path, "a-web.yaml", web, shared)
-    write(tmp_path, "b-api.json", api, shared)
-    first = apply(shared, str(tmp_path), "--json")
+    write(tmp_path, "a-web.yaml", web, module_controller)
+    write(tmp_path, "b-api.json", api, module_controller)
+    first = apply(module_controller, str(tmp_path), "--json")
     assert first.returncode == 0, first.stderr
     assert [(r["service"], r["outcome"]) for r in json.loads(first.stdout)] == [
         (web["name"], "created"),
         (api["name"], "created"),
     ]
-    again = apply(shared, str(tmp_path))
+    again = apply(module_controller, str(tmp_path))
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("unchanged") == 2
-    write(tmp_path, "b-api.json", api | {"replicas": 2}, shared)
-    changed = apply(shared, str(tmp_path), "--json")
+    write(tmp_path, "b-api.json", api | {"replicas": 2}, module_controller)
+    changed = apply(module_controller, str(tmp_path), "--json")
     results = {r["service"]: r for r in json.loads(changed.stdout)}
     assert results[web["name"]]["outcome"] == "unchanged"
     assert results[api["name"]]["outcome"] == "updated"
     assert results[api["name"]]["changes"] == ["replicas: 1 -> 2"]
-    assert shared.status(api["name"])["spec"]["replicas"] == 2
+    assert module_controller.status(api["name"])["spec"]["replicas"] == 2
 
 
 def test_a_dry_run_reports_the_changes_and_applies_nothing(
-    shared: Controller, tmp_path: Path
+    module_controller: Controller, tmp_path: Path
 ) -> None:
     spec = service_spec(unique_name())
-    shared.register(spec)
-    write(tmp_path, "web.yaml", spec | {"env": {"GREETING": "hi"}}, shared)
+    module_controller.register(spec)
+    write(tmp_path, "web.yaml", spec | {"env": {"GREETING": "hi"}}, module_controller)
     new = service_spec(unique_name())
-    write(tmp_path, "zz-new.yaml", new, shared)
-    result = apply(shared, str(tmp_path), "--dry-run", role="viewer")
+    write(tmp_path, "zz-new.yaml", new, module_controller)
+    result = apply(module_controller, str(tmp_path), "--dry-run", role="viewer")
     assert result.returncode == 0, result.stderr
     assert 'env.GREETING: - -> "hi"' in result.stdout
     assert "created" in result.stdout
     assert "dry run: nothing was applied" in result.stdout
-    assert shared.status(spec["name"])["spec"]["env"] == {}
-    missing = shared.api("GET", f"/api/v1/services/{new['name']}")
+    assert module_controller.status(spec["name"])["spec"]["env"] == {}
+    missing = module_controller.api("GET", f"/api/v1/services/{new['name']}")
     assert missing.status_code == 404
 
 
 def test_one_bad_file_stops_the_whole_folder_before_any_request(
-    shared: Controller, tmp_path: Path
+    module_controller: Controller, tmp_path: Path
 ) -> None:
     good = service_spec(unique_name())
-    write(tmp_path, "a.yaml", good, shared)
-    write(tmp_path, "b.yaml", service_spec(unique_name(), replicas=99), shared)
-    result = apply(shared, str(tmp_path))
+    write(tmp_path, "a.yaml", good, module_controller)
+    write(
+        tmp_path, "b.yaml", service_spec(unique_name(), replicas=99), module_controller
+    )
+    result = apply(module_controller, str(tmp_path))
     assert result.returncode == 2
     assert "b.yaml" in result.stderr
     assert "replicas" in result.stderr and "99" in result.stderr
-    assert shared.api("GET", f"/api/v1/services/{good['name']}").status_code == 404
+    assert (
+        module_controller.api("GET", f"/api/v1/services/{good['name']}").status_code
+        == 404
+    )
 
 
 def test_a_refused_service_exits_2_naming_its_file(
-    shared: Controller, tmp_path: Path
+    module_controller: Controller, tmp_path: Path
 ) -> None:
     spec = service_spec(unique_name())
-    write(tmp_path, "web.yaml", spec, shared)
-    result = apply(shared, str(tmp_path), role="viewer")
+    write(tmp_path, "web.yaml", spec, module_controller)
+    result = apply(module_controller, str(tmp_path), role="viewer")
     assert result.returncode == 2
     assert "web.yaml" in result.stderr
 

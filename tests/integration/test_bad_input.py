@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import docker
 import pytest
 
-from tests.harness import Controller, controller_fixture, service_spec, unique_name
+from tests.harness import Controller, service_spec, unique_name
 
 
 def snapshot(controller: Controller, name: str) -> tuple[Any, ...]:
@@ -33,15 +32,15 @@ def snapshot(controller: Controller, name: str) -> tuple[Any, ...]:
     return status["live_color"], colors, containers, digest
 
 
-@pytest.fixture(scope="module")
-def controller() -> Iterator[Controller]:
-    """One controller for the whole module: every request here is refused."""
-    yield from controller_fixture()
+@pytest.fixture
+def controller(module_controller: Controller) -> Controller:
+    """The module's controller: every request here is refused."""
+    return module_controller
 
 
 @pytest.fixture(scope="module")
-def live_service(controller: Controller) -> str:
-    name = controller.live_service()
+def live_service(module_controller: Controller) -> str:
+    name = module_controller.live_service()
     return name
 
 

@@ -10,23 +10,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.harness import Controller, controller_fixture, service_spec, unique_name
+from tests.harness import Controller, service_spec, unique_name
 
 LIFECYCLE = ["Pending", "Deploying", "Verifying", "AwaitingPromotion", "Promoting"]
 # time, release (watch only), phase, reason
 EVENT_LINE = re.compile(r"^  \S+ (?:[0-9a-f]{8} )?(\w+): ", re.MULTILINE)
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[Controller]:
-    """One controller for the tests that only add services of their own."""
-    yield from controller_fixture()
 
 
 class Follower:
@@ -65,18 +57,18 @@ class Follower:
 
 
 def test_a_release_s_phases_arrive_in_order_for_its_service_only(
-    shared: Controller,
+    module_controller: Controller,
 ) -> None:
-    name = shared.live_service()
-    v1 = live_release(shared.status(name)["colors"])
+    name = module_controller.live_service()
+    v1 = live_release(module_controller.status(name)["colors"])
     other = unique_name()
-    shared.register(service_spec(other))
-    follower = Follower(shared, f"service={name}", seconds=90)
+    module_controller.register(service_spec(other))
+    follower = Follower(module_controller, f"service={name}", seconds=90)
     follower.until = lambda e: e.get("phase") == "Live" and e["release"] != v1
     with follower:
-        shared.release(other, "v1")  # runs alongside; must not be seen
-        release = shared.ship(name, "v2")
-        shared.promote(name)
+        module_controller.release(other, "v1")  # runs alongside; must not be seen
+        release = module_controller.ship(name, "v2")
+        module_controller.promote(name)
 
     events = follower.events
     assert {e["service"] for e in events} == {name}
@@ -96,14 +88,14 @@ def live_release(colors: list[dict[str, Any]]) -> str:
 
 
 def test_deploy_wait_prints_the_phases_from_the_stream_and_watch_follows(
-    shared: Controller,
+    module_controller: Controller,
 ) -> None:
     name = unique_name()
-    shared.register(service_spec(name))
-    token = {"BGCTL_TOKEN": shared.tokens["admin"]}
-    watch = watch_process(shared, name, token)
+    module_controller.register(service_spec(name))
+    token = {"BGCTL_TOKEN": module_controller.tokens["admin"]}
+    watch = watch_process(module_controller, name, token)
     try:
-        result = shared.cli("deploy", name, "v1", "--wait", **token)
+        result = module_controller.cli("deploy", name, "v1", "--wait", **token)
         time.sleep(0.5)  # the watch prints the last phase
         watch.send_signal(signal.SIGINT)
         watched, _ = watch.communicate(timeout=10)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.harness import Controller, controller_fixture, serving
+from tests.harness import Controller, serving
 
 # Short and light: two users, ten requests a second per target, three seconds.
 GATE = {
@@ -23,10 +23,10 @@ GATE = {
 }
 
 
-@pytest.fixture(scope="module")
-def controller() -> Iterator[Controller]:
-    """One controller for the module; each test has a service of its own."""
-    yield from controller_fixture()
+@pytest.fixture
+def controller(module_controller: Controller) -> Controller:
+    """The module's controller: every test here makes services of its own."""
+    return module_controller
 
 
 def reasons(release: dict[str, Any]) -> list[str]:
